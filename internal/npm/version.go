@@ -1,0 +1,30 @@
+package npm
+
+import "time"
+
+// VersionInfo is the small typed view of one version of a package that the policy
+// engine decides on. The npm layer fills it from a packument; nothing else reads the
+// raw manifest for a decision.
+type VersionInfo struct {
+	// Name is the package name ("left-pad", "@scope/name").
+	Name string
+	// Version is the exact semver string of this version.
+	Version string
+	// Published is the version's publish time from the packument's "time" map. The zero
+	// value means the time was absent or unparseable.
+	Published time.Time
+	// Integrity is dist.integrity as served: an SRI string, possibly several
+	// space-separated "alg-base64" digests. Empty means absent.
+	Integrity string
+	// Shasum is dist.shasum (legacy SHA-1, hex). It never satisfies the integrity floor.
+	Shasum string
+	// InstallScripts lists which of "preinstall", "install", "postinstall" the
+	// manifest's scripts declare (non-empty values), in that order. Nil means none.
+	InstallScripts []string
+	// HasInstallScript is the manifest's hasInstallScript flag.
+	HasInstallScript bool
+	// Gypfile is the manifest's gypfile flag (a binding.gyp the client would build).
+	Gypfile bool
+	// Deprecated is the manifest's deprecation message. Empty means not deprecated.
+	Deprecated string
+}
