@@ -1,0 +1,128 @@
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Enumerations accepted by the environment.
+const (
+	LogFormatJSON    = "json"
+	LogFormatConsole = "console"
+
+	QueueSQS    = "sqs"
+	QueueMemory = "memory"
+	QueuePubSub = "pubsub"
+
+	CredentialStatic              = "static"
+	CredentialCodeArtifact        = "codeartifact"
+	CredentialGCPArtifactRegistry = "gcp-artifact-registry"
+
+	StrategyPassthrough = "passthrough"
+	StrategyService     = "service"
+
+	// MaxCodeArtifactTokenSeconds is the longest token lifetime CodeArtifact grants.
+	MaxCodeArtifactTokenSeconds = 43200
+)
+
+// Config is the whole validated configuration of one Écluse process.
+type Config struct {
+	// Port is PROXY_PORT, the TCP port of the front door.
+	Port int
+	// PrivateUpstream is PRIVATE_UPSTREAM_URL, the trusted authority for reads.
+	PrivateUpstream *url.URL
+	// PrivateUpstreamToken is PRIVATE_UPSTREAM_TOKEN, Écluse's own read credential for the
+	// private upstream under the service strategy. Unset means none.
+	PrivateUpstreamToken redact.Secret
+	// PublicUpstream is PUBLIC_UPSTREAM_URL, read anonymously and gated by the rules.
+	PublicUpstream *url.URL
+	// PublicURL is PROXY_PUBLIC_URL, the proxy's own external base URL. Nil means served
+	// tarball URLs are path-relative.
+	PublicURL *url.URL
+
+	// AuthToken is PROXY_AUTH_TOKEN. Unset means the edge is open.
+	AuthToken redact.Secret
+	// IdentityHeader is PROXY_TRUSTED_IDENTITY_HEADER: a header set by a fronting gateway
+	// whose value is logged as the caller. Empty means none is trusted.
+	IdentityHeader string
+	// HelpMessage is PROXY_HELP_MESSAGE, appended to every denial.
+	HelpMessage string
+	// LogFormat is PROXY_LOG_FORMAT: "json" or "console".
+	LogFormat string
+	// Telemetry is PROXY_TELEMETRY=on.
+	Telemetry bool
+
+	// RespectUpstreamTarballHost is PROXY_RESPECT_UPSTREAM_TARBALL_HOST.
+	RespectUpstreamTarballHost bool
+	// EgressAllowedHosts are the extra hosts of PROXY_EGRESS_ALLOWED_HOSTS and the
+	// document's egress.allowedHosts (the public upstream's host is always allowed).
+	EgressAllowedHosts []string
+	// EgressAllowInternal is PROXY_EGRESS_ALLOW_INTERNAL_CIDRS.
+	EgressAllowInternal []netip.Prefix
+
+	// MaxResponseBytes is PROXY_MAX_RESPONSE_BYTES.
+	MaxResponseBytes int64
+	// MaxVersionCount is PROXY_MAX_VERSION_COUNT.
+	MaxVersionCount int
+	// MaxNestingDepth is PROXY_MAX_NESTING_DEPTH.
+	MaxNestingDepth int
+	// MinPublicIntegrity is PROXY_MIN_PUBLIC_INTEGRITY (validated by the policy package).
+	MinPublicIntegrity string
+
+	// CacheTTL is PROXY_PACKUMENT_CACHE_TTL_SECONDS.
+	CacheTTL time.Duration
+	// CacheMaxBytes is PROXY_PACKUMENT_CACHE_MAX_BYTES.
+	CacheMaxBytes int64
+	// ShutdownGrace is PROXY_SHUTDOWN_GRACE_SECONDS: how long in-flight requests may run
+	// after SIGTERM.
+	ShutdownGrace time.Duration
+
+	// CVESyncInterval is CVE_SYNC_INTERVAL_SECONDS.
+	CVESyncInterval time.Duration
+
+	Mirror Mirror
+
+	// CredentialStrategy is the document's credentialStrategy ("passthrough" or "service").
+	CredentialStrategy string
+	// Internal holds the document's internal name patterns.
+	Internal []string
+	// Document is the parsed configuration document; never nil after Load.
+	Document *Document
+	// DocumentSource says where the document came from ("", "PROXY_CONFIG", or a path).
+	DocumentSource string
+}
+
+// Mirror is the asynchronous mirror's configuration.
+type Mirror struct {
+	// TargetURL is MIRROR_TARGET_URL; defaults to the private upstream.
+	TargetURL *url.URL
+	// CredentialProvider is MIRROR_TARGET_CREDENTIAL_PROVIDER.
+	CredentialProvider string
+	// Token is MIRROR_TARGET_TOKEN.
+	Token redact.Secret
+	// CodeArtifact is filled for the codeartifact provider.
+	CodeArtifact CodeArtifact
+	// QueueProvider is MIRROR_QUEUE_PROVIDER.
+	QueueProvider string
+	// QueueURL is MIRROR_QUEUE_URL.
+	QueueURL string
+	// MemoryMaxDepth is MIRROR_QUEUE_MEMORY_MAX_DEPTH.
+	MemoryMaxDepth int
+	// AWSRegion is AWS_REGION.
+	AWSRegion string
+	// SQSEndpoint is AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL. Empty means normal resolution.
+	SQSEndpoint string
+	// GoogleCloudProject is GOOGLE_CLOUD_PROJECT.
+	GoogleCloudProject string
+}
+
+// CodeArtifact identifies a CodeArtifact repository for the credential leaf.
+type CodeArtifact struct {
+	Domain        string        `json:"MIRROR_TARGET_CODEARTIFACT_DOMAIN"`
+	DomainOwner   string        `json:"MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER"`
+	Region        string        `json:"MIRROR_TARGET_CODEARTIFACT_REGION"`
+	TokenDuration time.Duration `json:"-"`
+}

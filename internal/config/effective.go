@@ -1,0 +1,96 @@
+package config
+
+import (
+	"net/url"
+
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Effective is the JSON view of a Config that check-config prints: every setting with
+// its resolved value, secrets shown only as a placeholder.
+type Effective struct {
+	Port                       int           `json:"PROXY_PORT"`
+	PrivateUpstream            string        `json:"PRIVATE_UPSTREAM_URL"`
+	PrivateUpstreamToken       redact.Secret `json:"PRIVATE_UPSTREAM_TOKEN"`
+	PublicUpstream             string        `json:"PUBLIC_UPSTREAM_URL"`
+	PublicURL                  string        `json:"PROXY_PUBLIC_URL"`
+	AuthToken                  redact.Secret `json:"PROXY_AUTH_TOKEN"`
+	IdentityHeader             string        `json:"PROXY_TRUSTED_IDENTITY_HEADER"`
+	HelpMessage                string        `json:"PROXY_HELP_MESSAGE"`
+	LogFormat                  string        `json:"PROXY_LOG_FORMAT"`
+	Telemetry                  bool          `json:"PROXY_TELEMETRY"`
+	RespectUpstreamTarballHost bool          `json:"PROXY_RESPECT_UPSTREAM_TARBALL_HOST"`
+	EgressAllowedHosts         []string      `json:"egressAllowedHosts"`
+	EgressAllowInternal        []string      `json:"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS"`
+	MaxResponseBytes           int64         `json:"PROXY_MAX_RESPONSE_BYTES"`
+	MaxVersionCount            int           `json:"PROXY_MAX_VERSION_COUNT"`
+	MaxNestingDepth            int           `json:"PROXY_MAX_NESTING_DEPTH"`
+	MinPublicIntegrity         string        `json:"PROXY_MIN_PUBLIC_INTEGRITY"`
+	CacheTTLSeconds            int64         `json:"PROXY_PACKUMENT_CACHE_TTL_SECONDS"`
+	CacheMaxBytes              int64         `json:"PROXY_PACKUMENT_CACHE_MAX_BYTES"`
+	ShutdownGraceSeconds       int64         `json:"PROXY_SHUTDOWN_GRACE_SECONDS"`
+	CVESyncIntervalSeconds     int64         `json:"CVE_SYNC_INTERVAL_SECONDS"`
+	MirrorTargetURL            string        `json:"MIRROR_TARGET_URL"`
+	MirrorCredentialProvider   string        `json:"MIRROR_TARGET_CREDENTIAL_PROVIDER"`
+	MirrorToken                redact.Secret `json:"MIRROR_TARGET_TOKEN"`
+	CodeArtifact               *CodeArtifact `json:"codeArtifact,omitempty"`
+	QueueProvider              string        `json:"MIRROR_QUEUE_PROVIDER"`
+	QueueURL                   string        `json:"MIRROR_QUEUE_URL,omitempty"`
+	MemoryMaxDepth             int           `json:"MIRROR_QUEUE_MEMORY_MAX_DEPTH"`
+	CredentialStrategy         string        `json:"credentialStrategy"`
+	Internal                   []string      `json:"internal"`
+	DocumentSource             string        `json:"documentSource,omitempty"`
+}
+
+func urlString(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.String()
+}
+
+// Effective returns the printable view of c.
+func (c *Config) Effective() Effective {
+	e := Effective{
+		Port:                       c.Port,
+		PrivateUpstream:            urlString(c.PrivateUpstream),
+		PrivateUpstreamToken:       c.PrivateUpstreamToken,
+		PublicUpstream:             urlString(c.PublicUpstream),
+		PublicURL:                  urlString(c.PublicURL),
+		AuthToken:                  c.AuthToken,
+		IdentityHeader:             c.IdentityHeader,
+		HelpMessage:                c.HelpMessage,
+		LogFormat:                  c.LogFormat,
+		Telemetry:                  c.Telemetry,
+		RespectUpstreamTarballHost: c.RespectUpstreamTarballHost,
+		EgressAllowedHosts:         append([]string{}, c.EgressAllowedHosts...),
+		MaxResponseBytes:           c.MaxResponseBytes,
+		MaxVersionCount:            c.MaxVersionCount,
+		MaxNestingDepth:            c.MaxNestingDepth,
+		MinPublicIntegrity:         c.MinPublicIntegrity,
+		CacheTTLSeconds:            int64(c.CacheTTL.Seconds()),
+		CacheMaxBytes:              c.CacheMaxBytes,
+		ShutdownGraceSeconds:       int64(c.ShutdownGrace.Seconds()),
+		CVESyncIntervalSeconds:     int64(c.CVESyncInterval.Seconds()),
+		MirrorTargetURL:            urlString(c.Mirror.TargetURL),
+		MirrorCredentialProvider:   c.Mirror.CredentialProvider,
+		MirrorToken:                c.Mirror.Token,
+		QueueProvider:              c.Mirror.QueueProvider,
+		QueueURL:                   c.Mirror.QueueURL,
+		MemoryMaxDepth:             c.Mirror.MemoryMaxDepth,
+		CredentialStrategy:         c.CredentialStrategy,
+		Internal:                   append([]string{}, c.Internal...),
+		DocumentSource:             c.DocumentSource,
+	}
+	for _, p := range c.EgressAllowInternal {
+		e.EgressAllowInternal = append(e.EgressAllowInternal, p.String())
+	}
+	if e.EgressAllowInternal == nil {
+		e.EgressAllowInternal = []string{}
+	}
+	if c.Mirror.CredentialProvider == CredentialCodeArtifact {
+		ca := c.Mirror.CodeArtifact
+		e.CodeArtifact = &ca
+	}
+	return e
+}

@@ -1,0 +1,559 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Problem is one configuration error, tied to the variable or document path it concerns.
+type Problem struct {
+	// Path is an environment variable name ("PROXY_PORT") or a document path ("rules.x").
+	Path string
+	// Message says what is wrong, for an operator.
+	Message string
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.Message }
+
+// Problems is every problem found in one load; it is an error when non-empty.
+type Problems []Problem
+
+// Error renders one problem per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Source is where Load reads from. Zero fields mean the process's own environment and
+// file system.
+type Source struct {
+	// Getenv looks a variable up; nil means os.LookupEnv.
+	Getenv func(string) (string, bool)
+	// ConfigPath is the --config flag. Empty means PROXY_CONFIG_FILE, if set.
+	ConfigPath string
+	// ReadFile reads the document file; nil means os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+}
+
+// Defaults returns the configuration every unset variable falls back to.
+func Defaults() Config {
+	return Config{
+		Port:               4873,
+		LogFormat:          LogFormatJSON,
+		MaxResponseBytes:   16 << 20,
+		MaxVersionCount:    100000,
+		MaxNestingDepth:    64,
+		MinPublicIntegrity: "sha256",
+		CacheTTL:           5 * time.Minute,
+		CacheMaxBytes:      256 << 20,
+		ShutdownGrace:      25 * time.Second,
+		CVESyncInterval:    time.Hour,
+		CredentialStrategy: StrategyPassthrough,
+		Mirror: Mirror{
+			CredentialProvider: CredentialStatic,
+			QueueProvider:      QueueSQS,
+			MemoryMaxDepth:     50000,
+		},
+		Document: &Document{},
+	}
+}
+
+// loader accumulates problems while reading variables.
+type loader struct {
+	getenv   func(string) (string, bool)
+	problems Problems
+}
+
+func (l *loader) addf(path, format string, args ...any) {
+	l.problems = append(l.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// lookup returns a variable's value with surrounding space removed; unset and empty are
+// the same.
+func (l *loader) lookup(name string) (string, bool) {
+	v, ok := l.getenv(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (l *loader) positiveInt(name string, dst *int64) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		l.addf(name, "must be a positive integer, got %q", v)
+		return
+	}
+	*dst = n
+}
+
+func (l *loader) positiveIntInt(name string, dst *int) {
+	n := int64(*dst)
+	l.positiveInt(name, &n)
+	*dst = int(n)
+}
+
+func (l *loader) seconds(name string, dst *time.Duration) {
+	n := int64(*dst / time.Second)
+	l.positiveInt(name, &n)
+	*dst = time.Duration(n) * time.Second
+}
+
+func (l *loader) boolean(name string, dst *bool) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.addf(name, "must be true or false, got %q", v)
+		return
+	}
+	*dst = b
+}
+
+func (l *loader) enum(name string, dst *string, allowed ...string) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	for _, a := range allowed {
+		if v == a {
+			*dst = v
+			return
+		}
+	}
+	l.addf(name, "unknown value %q (want one of: %s)", v, strings.Join(allowed, ", "))
+}
+
+// url parses an upstream or public URL: http or https, a host, no user information.
+func (l *loader) url(name string, required bool, hint string) *url.URL {
+	v, ok := l.lookup(name)
+	if !ok {
+		if required {
+			l.addf(name, "is required%s", hint)
+		}
+		return nil
+	}
+	u, err := ParseHTTPURL(v)
+	if err != nil {
+		l.addf(name, "%v", err)
+		return nil
+	}
+	return u
+}
+
+// ParseHTTPURL parses an absolute http(s) URL with a host and no user information. The
+// error never repeats user information, which may hold a password.
+func ParseHTTPURL(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	if u.User != nil {
+		return nil, errors.New("must not carry user information (credentials go in their own variables)")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("must be an http or https URL, got scheme %q", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, errors.New("has no host")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("has an invalid port %q", p)
+		}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("must not carry a query or fragment")
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u, nil
+}
+
+// Load reads the environment and the optional document, applies defaults and validates
+// everything. It returns the configuration and every problem found; the configuration is
+// usable only when there are no problems.
+func Load(src Source) (*Config, Problems) {
+	if src.Getenv == nil {
+		src.Getenv = os.LookupEnv
+	}
+	if src.ReadFile == nil {
+		src.ReadFile = os.ReadFile
+	}
+	l := &loader{getenv: src.Getenv}
+	c := Defaults()
+
+	if v, ok := l.lookup("PROXY_PORT"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			l.addf("PROXY_PORT", "must be a port number between 1 and 65535, got %q", v)
+		} else {
+			c.Port = n
+		}
+	}
+	c.PrivateUpstream = l.url("PRIVATE_UPSTREAM_URL", true, " (the URL of your private npm registry, the authority for reads)")
+	c.PublicUpstream = l.url("PUBLIC_UPSTREAM_URL", true,
+		": Écluse has no built-in public registry; set it to the registry your clients use today, "+
+			"for example PUBLIC_UPSTREAM_URL=\"$(npm config get registry)\"")
+	c.PublicURL = l.url("PROXY_PUBLIC_URL", false, "")
+
+	if v, ok := l.lookup("PROXY_AUTH_TOKEN"); ok {
+		c.AuthToken = redact.New(v)
+	}
+	if v, ok := l.lookup("PRIVATE_UPSTREAM_TOKEN"); ok {
+		c.PrivateUpstreamToken = redact.New(v)
+	}
+	if v, ok := l.lookup("PROXY_TRUSTED_IDENTITY_HEADER"); ok {
+		if !validHeaderName(v) {
+			l.addf("PROXY_TRUSTED_IDENTITY_HEADER", "%q is not a valid HTTP header name", v)
+		} else if isReservedHeader(v) {
+			l.addf("PROXY_TRUSTED_IDENTITY_HEADER", "%q is a standard header a client controls; name the header your gateway sets", v)
+		} else {
+			c.IdentityHeader = v
+		}
+	}
+	if v, ok := l.getenv("PROXY_HELP_MESSAGE"); ok {
+		c.HelpMessage = strings.TrimSpace(v)
+	}
+	l.enum("PROXY_LOG_FORMAT", &c.LogFormat, LogFormatJSON, LogFormatConsole)
+	telemetry := "off"
+	l.enum("PROXY_TELEMETRY", &telemetry, "on", "off")
+	c.Telemetry = telemetry == "on"
+
+	l.boolean("PROXY_RESPECT_UPSTREAM_TARBALL_HOST", &c.RespectUpstreamTarballHost)
+	if v, ok := l.lookup("PROXY_EGRESS_ALLOWED_HOSTS"); ok {
+		for _, h := range splitList(v) {
+			if err := checkHostName(h); err != nil {
+				l.addf("PROXY_EGRESS_ALLOWED_HOSTS", "%q %v", h, err)
+				continue
+			}
+			c.EgressAllowedHosts = append(c.EgressAllowedHosts, strings.ToLower(h))
+		}
+	}
+	if v, ok := l.lookup("PROXY_EGRESS_ALLOW_INTERNAL_CIDRS"); ok {
+		for _, s := range splitList(v) {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				l.addf("PROXY_EGRESS_ALLOW_INTERNAL_CIDRS", "%q is not a CIDR (like 10.1.2.0/24)", s)
+				continue
+			}
+			c.EgressAllowInternal = append(c.EgressAllowInternal, p.Masked())
+		}
+	}
+
+	l.positiveInt("PROXY_MAX_RESPONSE_BYTES", &c.MaxResponseBytes)
+	l.positiveIntInt("PROXY_MAX_VERSION_COUNT", &c.MaxVersionCount)
+	l.positiveIntInt("PROXY_MAX_NESTING_DEPTH", &c.MaxNestingDepth)
+	if v, ok := l.lookup("PROXY_MIN_PUBLIC_INTEGRITY"); ok {
+		switch v = strings.ToLower(v); v {
+		case "sha256", "sha384", "sha512", "blake2b":
+			c.MinPublicIntegrity = v
+		case "sha1", "md5":
+			l.addf("PROXY_MIN_PUBLIC_INTEGRITY", "%s is below the SHA-256 floor and is refused (want sha256, sha384, sha512 or blake2b)", v)
+		default:
+			l.addf("PROXY_MIN_PUBLIC_INTEGRITY", "unknown algorithm %q (want sha256, sha384, sha512 or blake2b)", v)
+		}
+	}
+	l.seconds("PROXY_PACKUMENT_CACHE_TTL_SECONDS", &c.CacheTTL)
+	l.positiveInt("PROXY_PACKUMENT_CACHE_MAX_BYTES", &c.CacheMaxBytes)
+	l.seconds("PROXY_SHUTDOWN_GRACE_SECONDS", &c.ShutdownGrace)
+	l.seconds("CVE_SYNC_INTERVAL_SECONDS", &c.CVESyncInterval)
+
+	l.loadMirror(&c)
+	l.loadDocument(&c, src)
+	return &c, l.problems
+}
+
+func (l *loader) loadMirror(c *Config) {
+	m := &c.Mirror
+	m.TargetURL = l.url("MIRROR_TARGET_URL", false, "")
+	if m.TargetURL == nil {
+		m.TargetURL = c.PrivateUpstream
+	}
+	l.enum("MIRROR_TARGET_CREDENTIAL_PROVIDER", &m.CredentialProvider,
+		CredentialStatic, CredentialCodeArtifact, CredentialGCPArtifactRegistry)
+	if v, ok := l.lookup("MIRROR_TARGET_TOKEN"); ok {
+		m.Token = redact.New(v)
+	}
+	if m.CredentialProvider == CredentialGCPArtifactRegistry {
+		l.addf("MIRROR_TARGET_CREDENTIAL_PROVIDER", "gcp-artifact-registry is recognised but not built yet; use static or codeartifact")
+	}
+	m.AWSRegion, _ = l.lookup("AWS_REGION")
+	m.GoogleCloudProject, _ = l.lookup("GOOGLE_CLOUD_PROJECT")
+	if v, ok := l.lookup("AWS_ENDPOINT_URL_SQS"); ok {
+		m.SQSEndpoint = v
+	} else if v, ok := l.lookup("AWS_ENDPOINT_URL"); ok {
+		m.SQSEndpoint = v
+	}
+	if m.SQSEndpoint != "" {
+		name := "AWS_ENDPOINT_URL_SQS"
+		if _, ok := l.lookup(name); !ok {
+			name = "AWS_ENDPOINT_URL"
+		}
+		if _, err := ParseHTTPURL(m.SQSEndpoint); err != nil {
+			l.addf(name, "%v", err)
+		}
+	}
+	if m.CredentialProvider == CredentialCodeArtifact {
+		l.loadCodeArtifact(c)
+	}
+
+	l.enum("MIRROR_QUEUE_PROVIDER", &m.QueueProvider, QueueSQS, QueueMemory, QueuePubSub)
+	m.QueueURL, _ = l.lookup("MIRROR_QUEUE_URL")
+	l.positiveIntInt("MIRROR_QUEUE_MEMORY_MAX_DEPTH", &m.MemoryMaxDepth)
+	switch m.QueueProvider {
+	case QueueSQS:
+		if m.QueueURL == "" {
+			l.addf("MIRROR_QUEUE_URL", "is required when MIRROR_QUEUE_PROVIDER=sqs (the SQS queue URL); set MIRROR_QUEUE_PROVIDER=memory for a single-node deployment without a cloud queue")
+		} else if _, err := ParseHTTPURL(m.QueueURL); err != nil {
+			l.addf("MIRROR_QUEUE_URL", "an SQS queue URL %v", err)
+		}
+	case QueuePubSub:
+		if m.QueueURL == "" {
+			l.addf("MIRROR_QUEUE_URL", "is required when MIRROR_QUEUE_PROVIDER=pubsub (projects/<project>/topics/<topic>)")
+		} else if !pubsubTopic.MatchString(m.QueueURL) {
+			l.addf("MIRROR_QUEUE_URL", "must look like projects/<project>/topics/<topic> for pubsub, got %q", m.QueueURL)
+		}
+	}
+}
+
+var (
+	pubsubTopic = regexp.MustCompile(`^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$`)
+	// codeArtifactHost is <domain>-<owner>.d.codeartifact.<region>.amazonaws.com.
+	codeArtifactHost = regexp.MustCompile(`^([a-z][a-z0-9-]{0,49})-([^.]+)\.d\.codeartifact\.([a-z0-9-]+)\.amazonaws\.com$`)
+	accountID        = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+func (l *loader) loadCodeArtifact(c *Config) {
+	ca := &c.Mirror.CodeArtifact
+	var hostDomain, hostOwner, hostRegion string
+	if t := c.Mirror.TargetURL; t != nil {
+		if m := codeArtifactHost.FindStringSubmatch(strings.ToLower(t.Hostname())); m != nil {
+			hostDomain, hostOwner, hostRegion = m[1], m[2], m[3]
+		}
+	}
+	ca.Domain = firstNonEmpty(l.value("MIRROR_TARGET_CODEARTIFACT_DOMAIN"), hostDomain)
+	ca.DomainOwner = firstNonEmpty(l.value("MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER"), hostOwner)
+	ca.Region = firstNonEmpty(l.value("MIRROR_TARGET_CODEARTIFACT_REGION"), hostRegion, c.Mirror.AWSRegion)
+	if ca.Domain == "" {
+		l.addf("MIRROR_TARGET_CODEARTIFACT_DOMAIN", "is required for the codeartifact provider (or use a CodeArtifact MIRROR_TARGET_URL)")
+	}
+	switch {
+	case ca.DomainOwner == "":
+		l.addf("MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER", "is required for the codeartifact provider (the 12-digit account id)")
+	case !accountID.MatchString(ca.DomainOwner):
+		l.addf("MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER", "must be a 12-digit AWS account id, got %q", ca.DomainOwner)
+	}
+	if ca.Region == "" {
+		l.addf("MIRROR_TARGET_CODEARTIFACT_REGION", "is required for the codeartifact provider (or AWS_REGION)")
+	}
+	secs := int64(MaxCodeArtifactTokenSeconds)
+	l.positiveInt("MIRROR_TARGET_CODEARTIFACT_TOKEN_DURATION_SECONDS", &secs)
+	secs = min(secs, MaxCodeArtifactTokenSeconds)
+	ca.TokenDuration = time.Duration(secs) * time.Second
+}
+
+func (l *loader) value(name string) string {
+	v, _ := l.lookup(name)
+	return v
+}
+
+func (l *loader) loadDocument(c *Config, src Source) {
+	path := src.ConfigPath
+	pathVar := "--config"
+	if path == "" {
+		path, _ = l.lookup("PROXY_CONFIG_FILE")
+		pathVar = "PROXY_CONFIG_FILE"
+	}
+	inline, hasInline := l.lookup("PROXY_CONFIG")
+	var raw []byte
+	switch {
+	case path != "" && hasInline:
+		l.addf("PROXY_CONFIG", "is set together with %s; give the document one way only", pathVar)
+		return
+	case path != "":
+		b, err := src.ReadFile(path)
+		if err != nil {
+			l.addf(pathVar, "cannot read the configuration document: %v", errors.Unwrap(err))
+			return
+		}
+		raw, c.DocumentSource = b, path
+	case hasInline:
+		raw, c.DocumentSource = []byte(inline), "PROXY_CONFIG"
+	default:
+		return
+	}
+	doc, err := ParseDocument(raw)
+	if err != nil {
+		for _, line := range flatten(err) {
+			l.addf(c.DocumentSource, "%s", line)
+		}
+		return
+	}
+	c.Document = doc
+	l.validateDocument(c)
+}
+
+// flatten splits a joined error into its parts.
+func flatten(err error) []string {
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		var out []string
+		for _, e := range multi.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+func (l *loader) validateDocument(c *Config) {
+	d := c.Document
+	if d.CredentialStrategy != "" {
+		if !validStrategy(d.CredentialStrategy) {
+			l.addf("credentialStrategy", "unknown value %q (want passthrough or service)", d.CredentialStrategy)
+		} else {
+			c.CredentialStrategy = d.CredentialStrategy
+		}
+	}
+	c.Internal = d.Internal
+	l.validatePatterns("internal", d.Internal)
+	if d.Egress != nil {
+		for i, h := range d.Egress.AllowedHosts {
+			if err := checkHostName(h); err != nil {
+				l.addf(fmt.Sprintf("egress.allowedHosts[%d]", i), "%q %v", h, err)
+				continue
+			}
+			c.EgressAllowedHosts = append(c.EgressAllowedHosts, strings.ToLower(h))
+		}
+	}
+	if c.CredentialStrategy == StrategyService && !c.PrivateUpstreamToken.IsSet() {
+		l.addf("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service")
+	}
+	paths := map[string]string{}
+	for _, name := range sortedKeys(d.Mounts) {
+		m := d.Mounts[name]
+		at := "mounts." + name
+		switch {
+		case m.Path == "" || m.Path[0] != '/':
+			l.addf(at+".path", "must start with /, got %q", m.Path)
+		case paths[m.Path] != "":
+			l.addf(at+".path", "%q is already used by mounts.%s", m.Path, paths[m.Path])
+		default:
+			paths[m.Path] = name
+		}
+		if m.Ecosystem != "" && m.Ecosystem != "npm" {
+			l.addf(at+".ecosystem", "unknown ecosystem %q (only npm is served)", m.Ecosystem)
+		}
+		for key, v := range map[string]string{"privateUpstreamUrl": m.PrivateUpstreamURL, "publicUpstreamUrl": m.PublicUpstreamURL} {
+			if v == "" {
+				continue
+			}
+			if _, err := ParseHTTPURL(v); err != nil {
+				l.addf(at+"."+key, "%v", err)
+			}
+		}
+		if m.CredentialStrategy != "" && !validStrategy(m.CredentialStrategy) {
+			l.addf(at+".credentialStrategy", "unknown value %q (want passthrough or service)", m.CredentialStrategy)
+		}
+		l.validatePatterns(at+".internal", m.Internal)
+	}
+	if len(d.Mounts) > 1 {
+		l.addf("mounts", "%d mounts are configured; this release serves a single npm mount (one entry, or none to use the environment)", len(d.Mounts))
+	}
+}
+
+func validStrategy(s string) bool { return s == StrategyPassthrough || s == StrategyService }
+
+// namePattern is what an internal pattern may hold: npm name characters and the * glob.
+var namePattern = regexp.MustCompile(`^(@[A-Za-z0-9*~._-]+/)?[A-Za-z0-9*~._!'()-]+$`)
+
+func (l *loader) validatePatterns(path string, patterns []string) {
+	for i, p := range patterns {
+		if !namePattern.MatchString(p) {
+			l.addf(fmt.Sprintf("%s[%d]", path, i), "%q is not a package name pattern (an exact name, @scope/*, or a glob such as corp-*)", p)
+		}
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// checkHostName accepts a DNS name or an IP literal, without scheme, port or path.
+func checkHostName(h string) error {
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return nil
+	}
+	if strings.ContainsAny(h, ":/@ ") {
+		return errors.New("must be a bare host name (no scheme, port or path)")
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if !hostLabel.MatchString(label) {
+			return errors.New("is not a valid host name")
+		}
+	}
+	return nil
+}
+
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, r := range h {
+		if r > 127 || !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func isReservedHeader(h string) bool {
+	switch strings.ToLower(h) {
+	case "authorization", "host", "cookie", "user-agent", "content-type", "accept", "x-request-id":
+		return true
+	}
+	return false
+}
+
+// Addr is the listen address of the front door.
+func (c *Config) Addr() string { return net.JoinHostPort("", strconv.Itoa(c.Port)) }

@@ -1,0 +1,225 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// base is the smallest valid environment.
+func base() map[string]string {
+	return map[string]string{
+		"PRIVATE_UPSTREAM_URL":  "http://private.example.test:4874/",
+		"PUBLIC_UPSTREAM_URL":   "https://public.example.test/",
+		"MIRROR_QUEUE_PROVIDER": "memory",
+	}
+}
+
+func env(over map[string]string) func(string) (string, bool) {
+	m := base()
+	for k, v := range over {
+		if v == "<unset>" {
+			delete(m, k)
+			continue
+		}
+		m[k] = v
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, problems := Load(Source{Getenv: env(nil)})
+	if len(problems) > 0 {
+		t.Fatalf("Load(base) problems = %v, want none", problems)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Port", c.Port, 4873},
+		{"LogFormat", c.LogFormat, "json"},
+		{"MaxResponseBytes", c.MaxResponseBytes, int64(16777216)},
+		{"MaxVersionCount", c.MaxVersionCount, 100000},
+		{"MaxNestingDepth", c.MaxNestingDepth, 64},
+		{"MinPublicIntegrity", c.MinPublicIntegrity, "sha256"},
+		{"CVESyncInterval", c.CVESyncInterval, time.Hour},
+		{"MemoryMaxDepth", c.Mirror.MemoryMaxDepth, 50000},
+		{"CredentialProvider", c.Mirror.CredentialProvider, "static"},
+		{"MirrorTarget", c.Mirror.TargetURL.String(), "http://private.example.test:4874/"},
+		{"CredentialStrategy", c.CredentialStrategy, "passthrough"},
+		{"CacheTTL", c.CacheTTL, 5 * time.Minute},
+		{"AuthToken set", c.AuthToken.IsSet(), false},
+		{"RespectUpstreamTarballHost", c.RespectUpstreamTarballHost, false},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+func TestLoadProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // each a substring of one problem line
+	}{
+		{"private required", map[string]string{"PRIVATE_UPSTREAM_URL": "<unset>"}, []string{"PRIVATE_UPSTREAM_URL: is required"}},
+		{"public required says how", map[string]string{"PUBLIC_UPSTREAM_URL": "<unset>"}, []string{"PUBLIC_UPSTREAM_URL: is required", "npm config get registry"}},
+		{"ftp url", map[string]string{"PRIVATE_UPSTREAM_URL": "ftp://x.example.test/"}, []string{`PRIVATE_UPSTREAM_URL: must be an http or https URL, got scheme "ftp"`}},
+		{"userinfo", map[string]string{"PUBLIC_UPSTREAM_URL": "https://user:hunter2@x.example.test/"}, []string{"PUBLIC_UPSTREAM_URL: must not carry user information"}},
+		{"no host", map[string]string{"PROXY_PUBLIC_URL": "http:///path"}, []string{"PROXY_PUBLIC_URL: has no host"}},
+		{"relative", map[string]string{"MIRROR_TARGET_URL": "/just/a/path"}, []string{"MIRROR_TARGET_URL: must be an http or https URL"}},
+		{"bad port in url", map[string]string{"PRIVATE_UPSTREAM_URL": "http://x.example.test:99999/"}, []string{"PRIVATE_UPSTREAM_URL: "}},
+		{"port zero", map[string]string{"PROXY_PORT": "0"}, []string{"PROXY_PORT: must be a port number"}},
+		{"port text", map[string]string{"PROXY_PORT": "http"}, []string{"PROXY_PORT: must be a port number"}},
+		{"negative bytes", map[string]string{"PROXY_MAX_RESPONSE_BYTES": "-5"}, []string{`PROXY_MAX_RESPONSE_BYTES: must be a positive integer, got "-5"`}},
+		{"zero versions", map[string]string{"PROXY_MAX_VERSION_COUNT": "0"}, []string{"PROXY_MAX_VERSION_COUNT: must be a positive integer"}},
+		{"depth text", map[string]string{"PROXY_MAX_NESTING_DEPTH": "deep"}, []string{"PROXY_MAX_NESTING_DEPTH: must be a positive integer"}},
+		{"cve interval", map[string]string{"CVE_SYNC_INTERVAL_SECONDS": "1.5"}, []string{"CVE_SYNC_INTERVAL_SECONDS: must be a positive integer"}},
+		{"memory depth", map[string]string{"MIRROR_QUEUE_MEMORY_MAX_DEPTH": "-1"}, []string{"MIRROR_QUEUE_MEMORY_MAX_DEPTH: must be a positive integer"}},
+		{"log format", map[string]string{"PROXY_LOG_FORMAT": "xml"}, []string{`PROXY_LOG_FORMAT: unknown value "xml"`}},
+		{"queue provider", map[string]string{"MIRROR_QUEUE_PROVIDER": "kafka"}, []string{`MIRROR_QUEUE_PROVIDER: unknown value "kafka"`}},
+		{"credential provider", map[string]string{"MIRROR_TARGET_CREDENTIAL_PROVIDER": "vault"}, []string{`MIRROR_TARGET_CREDENTIAL_PROVIDER: unknown value "vault"`}},
+		{"gcp not built", map[string]string{"MIRROR_TARGET_CREDENTIAL_PROVIDER": "gcp-artifact-registry"}, []string{"MIRROR_TARGET_CREDENTIAL_PROVIDER: gcp-artifact-registry is recognised but not built"}},
+		{"sha1 floor", map[string]string{"PROXY_MIN_PUBLIC_INTEGRITY": "sha1"}, []string{"PROXY_MIN_PUBLIC_INTEGRITY: sha1 is below the SHA-256 floor"}},
+		{"md5 floor", map[string]string{"PROXY_MIN_PUBLIC_INTEGRITY": "MD5"}, []string{"PROXY_MIN_PUBLIC_INTEGRITY: md5 is below"}},
+		{"unknown floor", map[string]string{"PROXY_MIN_PUBLIC_INTEGRITY": "crc32"}, []string{`PROXY_MIN_PUBLIC_INTEGRITY: unknown algorithm "crc32"`}},
+		{"sqs without url", map[string]string{"MIRROR_QUEUE_PROVIDER": "sqs"}, []string{"MIRROR_QUEUE_URL: is required when MIRROR_QUEUE_PROVIDER=sqs"}},
+		{"default queue is sqs", map[string]string{"MIRROR_QUEUE_PROVIDER": "<unset>"}, []string{"MIRROR_QUEUE_URL: is required when MIRROR_QUEUE_PROVIDER=sqs"}},
+		{"pubsub without url", map[string]string{"MIRROR_QUEUE_PROVIDER": "pubsub"}, []string{"MIRROR_QUEUE_URL: is required when MIRROR_QUEUE_PROVIDER=pubsub"}},
+		{"pubsub bad topic", map[string]string{"MIRROR_QUEUE_PROVIDER": "pubsub", "MIRROR_QUEUE_URL": "my-topic"}, []string{"MIRROR_QUEUE_URL: must look like projects/"}},
+		{"codeartifact owner", map[string]string{"MIRROR_TARGET_CREDENTIAL_PROVIDER": "codeartifact", "MIRROR_TARGET_CODEARTIFACT_DOMAIN": "d", "MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER": "12345", "AWS_REGION": "eu-west-1"}, []string{`MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER: must be a 12-digit AWS account id, got "12345"`}},
+		{"codeartifact owner from host", map[string]string{"MIRROR_TARGET_CREDENTIAL_PROVIDER": "codeartifact", "MIRROR_TARGET_URL": "https://corp-abc.d.codeartifact.eu-west-1.amazonaws.com/npm/repo/"}, []string{`MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER: must be a 12-digit AWS account id, got "abc"`}},
+		{"codeartifact missing", map[string]string{"MIRROR_TARGET_CREDENTIAL_PROVIDER": "codeartifact"}, []string{"MIRROR_TARGET_CODEARTIFACT_DOMAIN: is required", "MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER: is required", "MIRROR_TARGET_CODEARTIFACT_REGION: is required"}},
+		{"bool", map[string]string{"PROXY_RESPECT_UPSTREAM_TARBALL_HOST": "maybe"}, []string{"PROXY_RESPECT_UPSTREAM_TARBALL_HOST: must be true or false"}},
+		{"telemetry", map[string]string{"PROXY_TELEMETRY": "yes"}, []string{`PROXY_TELEMETRY: unknown value "yes"`}},
+		{"egress host", map[string]string{"PROXY_EGRESS_ALLOWED_HOSTS": "ok.example.test, https://bad.example.test/"}, []string{`PROXY_EGRESS_ALLOWED_HOSTS: "https://bad.example.test/" must be a bare host name`}},
+		{"egress cidr", map[string]string{"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS": "10.0.0.0/8,10.0.0.1"}, []string{`PROXY_EGRESS_ALLOW_INTERNAL_CIDRS: "10.0.0.1" is not a CIDR`}},
+		{"identity header", map[string]string{"PROXY_TRUSTED_IDENTITY_HEADER": "Authorization"}, []string{"PROXY_TRUSTED_IDENTITY_HEADER: \"Authorization\" is a standard header"}},
+		{"identity header chars", map[string]string{"PROXY_TRUSTED_IDENTITY_HEADER": "X User"}, []string{"PROXY_TRUSTED_IDENTITY_HEADER: \"X User\" is not a valid HTTP header name"}},
+		{"sqs endpoint", map[string]string{"AWS_ENDPOINT_URL": "localhost:4566"}, []string{"AWS_ENDPOINT_URL: "}},
+		{"inline and file", map[string]string{"PROXY_CONFIG": "{}", "PROXY_CONFIG_FILE": "/nonexistent.json"}, []string{"PROXY_CONFIG: is set together with PROXY_CONFIG_FILE"}},
+		{"missing file", map[string]string{"PROXY_CONFIG_FILE": "/nonexistent/ecluse.json"}, []string{"PROXY_CONFIG_FILE: cannot read the configuration document"}},
+		{"doc not json", map[string]string{"PROXY_CONFIG": "{rules"}, []string{"PROXY_CONFIG: invalid JSON"}},
+		{"doc unknown top key", map[string]string{"PROXY_CONFIG": `{"rulez":{}}`}, []string{`PROXY_CONFIG: unknown key "rulez"`}},
+		{"doc unknown rule key", map[string]string{"PROXY_CONFIG": `{"rules":{"min-age":{"agSeconds":5}}}`}, []string{`PROXY_CONFIG: rules.min-age: unknown key "agSeconds"`}},
+		{"doc rule wrong type", map[string]string{"PROXY_CONFIG": `{"rules":{"min-age":{"ageSeconds":"week"}}}`}, []string{"PROXY_CONFIG: rules.min-age: ageSeconds: expected"}},
+		{"doc two rule problems", map[string]string{"PROXY_CONFIG": `{"rules":{"a":{"x":1},"b":{"packages":[{"reason":"r"}]}}}`}, []string{`rules.a: unknown key "x"`, `rules.b: package entry object needs a non-empty "pattern"`}},
+		{"doc unknown egress key", map[string]string{"PROXY_CONFIG": `{"egress":{"hosts":[]}}`}, []string{`PROXY_CONFIG: unknown key "hosts"`}},
+		{"doc egress host", map[string]string{"PROXY_CONFIG": `{"egress":{"allowedHosts":["a b"]}}`}, []string{`egress.allowedHosts[0]: "a b" must be a bare host name`}},
+		{"doc strategy", map[string]string{"PROXY_CONFIG": `{"credentialStrategy":"magic"}`}, []string{`credentialStrategy: unknown value "magic"`}},
+		{"service needs token", map[string]string{"PROXY_CONFIG": `{"credentialStrategy":"service"}`}, []string{"PRIVATE_UPSTREAM_TOKEN: is required when credentialStrategy is service"}},
+		{"doc internal pattern", map[string]string{"PROXY_CONFIG": `{"internal":["@corp/*","bad name"]}`}, []string{`internal[1]: "bad name" is not a package name pattern`}},
+		{"doc mount unknown key", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"/","color":"red"}}}`}, []string{`mounts.npm: unknown key "color"`}},
+		{"doc mount path", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"npm"}}}`}, []string{`mounts.npm.path: must start with /`}},
+		{"doc mount ecosystem", map[string]string{"PROXY_CONFIG": `{"mounts":{"py":{"path":"/py","ecosystem":"pypi"}}}`}, []string{`mounts.py.ecosystem: unknown ecosystem "pypi"`}},
+		{"doc mount url", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"/","privateUpstreamUrl":"ftp://x"}}}`}, []string{`mounts.npm.privateUpstreamUrl: must be an http or https URL`}},
+		{"doc trailing", map[string]string{"PROXY_CONFIG": `{} {}`}, []string{"PROXY_CONFIG: unexpected data after the JSON document"}},
+		{"doc empty object list", map[string]string{"PROXY_CONFIG": `[]`}, []string{"PROXY_CONFIG: (document): expected"}},
+		{"all together", map[string]string{"PRIVATE_UPSTREAM_URL": "ftp://x/", "PROXY_MAX_RESPONSE_BYTES": "-5", "PROXY_LOG_FORMAT": "xml"}, []string{"PRIVATE_UPSTREAM_URL:", "PROXY_MAX_RESPONSE_BYTES:", "PROXY_LOG_FORMAT:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, problems := Load(Source{Getenv: env(tt.env)})
+			msg := problems.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Load(%v) problems =\n%s\nwant a line containing %q", tt.env, msg, w)
+				}
+			}
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("problems leak the URL password: %s", msg)
+			}
+		})
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	c, problems := Load(Source{Getenv: env(map[string]string{
+		"PROXY_PORT":                          "8080",
+		"PROXY_AUTH_TOKEN":                    "tok",
+		"PROXY_PUBLIC_URL":                    "https://registry.example.test",
+		"PROXY_EGRESS_ALLOWED_HOSTS":          "Files.Example.Test, cdn.example.test",
+		"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS":   "10.1.2.3/16",
+		"PROXY_MIN_PUBLIC_INTEGRITY":          "SHA512",
+		"PROXY_RESPECT_UPSTREAM_TARBALL_HOST": "true",
+		"MIRROR_TARGET_CREDENTIAL_PROVIDER":   "codeartifact",
+		"MIRROR_TARGET_URL":                   "https://corp-123456789012.d.codeartifact.eu-west-1.amazonaws.com/npm/repo/",
+		"MIRROR_TARGET_CODEARTIFACT_TOKEN_DURATION_SECONDS": "99999",
+		"PROXY_CONFIG": `{"egress":{"allowedHosts":["extra.example.test"]},"internal":["@corp/*"]}`,
+	})})
+	if len(problems) > 0 {
+		t.Fatalf("problems = %v", problems)
+	}
+	if c.Port != 8080 || !c.AuthToken.Equal("tok") || c.PublicURL.String() != "https://registry.example.test/" {
+		t.Errorf("port/token/public url = %d %v %s", c.Port, c.AuthToken, c.PublicURL)
+	}
+	if got := strings.Join(c.EgressAllowedHosts, ","); got != "files.example.test,cdn.example.test,extra.example.test" {
+		t.Errorf("EgressAllowedHosts = %s", got)
+	}
+	if c.EgressAllowInternal[0].String() != "10.1.0.0/16" {
+		t.Errorf("EgressAllowInternal = %v", c.EgressAllowInternal)
+	}
+	if c.MinPublicIntegrity != "sha512" || !c.RespectUpstreamTarballHost {
+		t.Errorf("floor/respect = %s %v", c.MinPublicIntegrity, c.RespectUpstreamTarballHost)
+	}
+	ca := c.Mirror.CodeArtifact
+	if ca.Domain != "corp" || ca.DomainOwner != "123456789012" || ca.Region != "eu-west-1" || ca.TokenDuration != 12*time.Hour {
+		t.Errorf("CodeArtifact = %+v", ca)
+	}
+	if c.DocumentSource != "PROXY_CONFIG" || len(c.Internal) != 1 {
+		t.Errorf("document = %q %v", c.DocumentSource, c.Internal)
+	}
+}
+
+func TestLoadDocumentFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ecluse.json")
+	doc := `{"rules":{"min-age":{"ageSeconds":1209600},"deny-scripts":{"type":"DenyInstallTimeExecution","precedence":200},"old":null}}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, problems := Load(Source{Getenv: env(nil), ConfigPath: path})
+	if len(problems) > 0 {
+		t.Fatalf("problems = %v", problems)
+	}
+	r := c.Document.Rules
+	if *r["min-age"].AgeSeconds != 1209600 || r["deny-scripts"].Type != "DenyInstallTimeExecution" || *r["deny-scripts"].Precedence != 200 {
+		t.Errorf("rules = %+v", r)
+	}
+	if v, ok := r["old"]; !ok || v != nil {
+		t.Errorf("rules.old = %v, %v; want present and nil (suppress)", v, ok)
+	}
+	if !r["min-age"].Has("ageSeconds") || r["min-age"].Has("type") {
+		t.Errorf("Has() wrong for min-age: keys %v", r["min-age"].Keys())
+	}
+	_, problems = Load(Source{Getenv: env(map[string]string{"PROXY_CONFIG": "{}"}), ConfigPath: path})
+	if !strings.Contains(problems.Error(), "PROXY_CONFIG: is set together with --config") {
+		t.Errorf("both sources: problems = %v", problems)
+	}
+}
+
+func TestPackageEntryForms(t *testing.T) {
+	d, err := ParseDocument([]byte(`{"rules":{"x":{"type":"AllowPackages","packages":["a", {"pattern":"b@^1","reason":"r","expires":"2030-01-01"}]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.Rules["x"].Packages
+	if len(p) != 2 || p[0].Pattern != "a" || p[1].Pattern != "b@^1" || p[1].Reason != "r" || p[1].Expires != "2030-01-01" {
+		t.Errorf("packages = %+v", p)
+	}
+	if _, err := ParseDocument([]byte(`{"rules":{"x":{"packages":[{"pattern":"a","why":"?"}]}}}`)); err == nil || !strings.Contains(err.Error(), `unknown key "why"`) {
+		t.Errorf("unknown entry key: err = %v", err)
+	}
+	if _, err := ParseDocument([]byte(`   `)); err == nil {
+		t.Error("empty document accepted")
+	}
+	var ps Problems
+	if errors.As(error(Problems{{Path: "a", Message: "b"}}), &ps) && ps.Error() != "a: b" {
+		t.Errorf("Problems.Error() = %q", ps.Error())
+	}
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/ecluse/ecluse/internal/observe"
+)
+
+// Error is an error with an HTTP status and a message safe to show the client. Cause,
+// when set, is logged but never sent.
+type Error struct {
+	Status int
+	// Message is what the client sees (npm prints it).
+	Message string
+	// Cause is the underlying error, for the log only.
+	Cause error
+	// Header holds extra response headers (WWW-Authenticate, Allow).
+	Header http.Header
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Message + ": " + e.Cause.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// errorf builds an *Error with no cause.
+func errorf(status int, msg string) *Error { return &Error{Status: status, Message: msg} }
+
+// Classifier maps a domain error to a status and public message. It returns ok=false
+// for errors it does not know.
+type Classifier func(err error) (status int, public string, ok bool)
+
+// writeJSON writes v as a JSON body with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// errorBody is the JSON shape every error response has.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// writeError is the one place an error becomes an HTTP response.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, public := http.StatusInternalServerError, "internal error"
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		status, public = e.Status, e.Message
+		for k, vs := range e.Header {
+			w.Header()[k] = vs
+		}
+	case s.classify != nil:
+		if st, msg, ok := s.classify(err); ok {
+			status, public = st, msg
+		}
+	}
+	if status == http.StatusForbidden && s.opts.HelpMessage != "" && !strings.HasSuffix(public, s.opts.HelpMessage) {
+		public = strings.TrimRight(public, ". ") + ". " + s.opts.HelpMessage
+	}
+	log := observe.Logger(r.Context())
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	} else if status == http.StatusForbidden || status == http.StatusBadGateway {
+		level = slog.LevelWarn
+	}
+	log.Log(r.Context(), level, "request failed", "status", status, "error", err.Error())
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, errorBody{Error: public})
+}

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// HandlerFunc is a handler that returns its error for writeError to render.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Options configures the front door. Zero values are noted per field.
+type Options struct {
+	// Logger receives the access log and errors. Nil means slog.Default().
+	Logger *slog.Logger
+	// AuthToken is the edge token. Unset means an open edge.
+	AuthToken redact.Secret
+	// IdentityHeader names a header whose value a fronting gateway sets to the verified
+	// caller identity; it is logged as "caller". Empty means no header is trusted.
+	IdentityHeader string
+	// HelpMessage is appended to every 403 denial message. Empty means nothing is added.
+	HelpMessage string
+	// Health holds the probes' state. Nil means a fresh Health (live, not ready).
+	Health *Health
+	// NPM serves the npm read routes (GET and HEAD of everything not under /-/). Nil
+	// means those routes answer 404.
+	NPM HandlerFunc
+	// Explain serves GET /-/ecluse/explain/... Nil means 404.
+	Explain HandlerFunc
+	// Classify maps domain errors to statuses. Nil means unknown errors are 500.
+	Classify Classifier
+}
+
+// Server is the front door's http.Handler.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	health   *Health
+	classify Classifier
+	handler  http.Handler
+}
+
+// New builds the front door.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, log: opts.Logger, health: opts.Health, classify: opts.Classify}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.health == nil {
+		s.health = &Health{}
+	}
+	s.handler = s.observeRequests(http.HandlerFunc(s.route))
+	return s
+}
+
+// Health returns the probes' state, for the composition root to flip readiness.
+func (s *Server) Health() *Health { return s.health }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// HTTPServer wraps the handler in an *http.Server with the timeouts a public-facing
+// registry needs. There is no write timeout: a large tarball may stream for minutes.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// route dispatches one request. Probes are exempt from edge authentication.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	switch path {
+	case "/-/ping":
+		setRoute(r, "ping")
+		if s.allow(w, r, http.MethodGet, http.MethodHead) {
+			writeJSON(w, http.StatusOK, struct{}{})
+		}
+		return
+	case "/livez":
+		setRoute(r, "livez")
+		if s.allow(w, r, http.MethodGet, http.MethodHead) {
+			s.health.serveLive(w, r)
+		}
+		return
+	case "/readyz":
+		setRoute(r, "readyz")
+		if s.allow(w, r, http.MethodGet, http.MethodHead) {
+			s.health.serveReady(w, r)
+		}
+		return
+	}
+
+	if _, err := authenticate(s.opts.AuthToken, r); err != nil {
+		setRoute(r, "auth")
+		s.writeError(w, r, err)
+		return
+	}
+
+	switch {
+	case path == "/-/v1/search":
+		setRoute(r, "search")
+		if s.allow(w, r, http.MethodGet, http.MethodHead) {
+			s.writeError(w, r, errorf(http.StatusNotImplemented,
+				"search is not offered by this registry: Écluse is an install gate, not a discovery service; search on your public registry's website instead"))
+		}
+	case strings.HasPrefix(path, "/-/ecluse/explain/"):
+		setRoute(r, "explain")
+		if s.allow(w, r, http.MethodGet) {
+			s.serve(w, r, s.opts.Explain)
+		}
+	case strings.HasPrefix(path, "/-/"):
+		setRoute(r, "unknown")
+		s.writeError(w, r, errorf(http.StatusNotFound, "not found: "+truncate(path, 200)+" is not an endpoint Écluse serves"))
+	default:
+		setRoute(r, "npm")
+		if s.allow(w, r, http.MethodGet, http.MethodHead) {
+			s.serve(w, r, s.opts.NPM)
+		}
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h HandlerFunc) {
+	if h == nil {
+		s.writeError(w, r, errorf(http.StatusNotFound, "not found"))
+		return
+	}
+	if err := h(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+// allow answers 405 with an Allow header when r's method is not one of methods.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	s.writeError(w, r, &Error{
+		Status:  http.StatusMethodNotAllowed,
+		Message: "method " + r.Method + " is not allowed here: Écluse serves reads only (" + strings.Join(methods, ", ") + ")",
+		Header:  http.Header{"Allow": {strings.Join(methods, ", ")}},
+	})
+	return false
+}
