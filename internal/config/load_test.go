@@ -140,17 +140,17 @@ func TestLoadProblems(t *testing.T) {
 
 func TestLoadValues(t *testing.T) {
 	c, problems := Load(Source{Getenv: env(map[string]string{
-		"PROXY_PORT":                          "8080",
-		"PROXY_AUTH_TOKEN":                    "tok",
-		"PROXY_PUBLIC_URL":                    "https://registry.example.test",
-		"PROXY_EGRESS_ALLOWED_HOSTS":          "Files.Example.Test, cdn.example.test",
-		"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS":   "10.1.2.3/16",
-		"PROXY_MIN_PUBLIC_INTEGRITY":          "SHA512",
-		"PROXY_RESPECT_UPSTREAM_TARBALL_HOST": "true",
-		"MIRROR_TARGET_CREDENTIAL_PROVIDER":   "codeartifact",
-		"MIRROR_TARGET_URL":                   "https://corp-123456789012.d.codeartifact.eu-west-1.amazonaws.com/npm/repo/",
+		"PROXY_PORT":                                        "8080",
+		"PROXY_AUTH_TOKEN":                                  "tok",
+		"PROXY_PUBLIC_URL":                                  "https://registry.example.test",
+		"PROXY_EGRESS_ALLOWED_HOSTS":                        "Files.Example.Test, cdn.example.test",
+		"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS":                 "10.1.2.3/16",
+		"PROXY_MIN_PUBLIC_INTEGRITY":                        "SHA512",
+		"PROXY_RESPECT_UPSTREAM_TARBALL_HOST":               "true",
+		"MIRROR_TARGET_CREDENTIAL_PROVIDER":                 "codeartifact",
+		"MIRROR_TARGET_URL":                                 "https://corp-123456789012.d.codeartifact.eu-west-1.amazonaws.com/npm/repo/",
 		"MIRROR_TARGET_CODEARTIFACT_TOKEN_DURATION_SECONDS": "99999",
-		"PROXY_CONFIG": `{"egress":{"allowedHosts":["extra.example.test"]},"internal":["@corp/*"]}`,
+		"PROXY_CONFIG":                                      `{"egress":{"allowedHosts":["extra.example.test"]},"internal":["@corp/*"]}`,
 	})})
 	if len(problems) > 0 {
 		t.Fatalf("problems = %v", problems)
