@@ -1,0 +1,44 @@
+# Écluse build and test entry points. `make test` is the one command that runs every
+# check and test; .ci/run calls exactly it.
+
+GOLANGCI_LINT_VERSION := v2.15.0
+GOBIN ?= $(shell go env GOPATH)/bin
+GOLANGCI_LINT := $(GOBIN)/golangci-lint
+
+.PHONY: all build test unit e2e lint fmt-check tidy-check bench dev tools
+
+all: build
+
+build:
+	go build -o bin/ecluse ./cmd/ecluse
+
+# Every check and every test: formatting, go.mod tidiness, vet, lint, unit tests with the
+# race detector, then the end-to-end suite (real npm, pnpm, yarn and Verdaccio).
+test: fmt-check tidy-check lint unit e2e
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+tidy-check:
+	go mod tidy -diff
+
+lint: $(GOLANGCI_LINT)
+	go vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+unit:
+	go test -race -count=1 $$(go list ./... | grep -v /e2e)
+
+e2e:
+	go test -count=1 -timeout 40m ./e2e/
+
+# Benchmarks: see docs/performance.md for the method and the figures.
+bench:
+	go test -run '^$$' -bench . -benchmem -count 5 ./internal/npm/ ./internal/policy/
+
+# Run Écluse locally in front of a real Verdaccio (see README).
+dev:
+	bash scripts/dev.sh

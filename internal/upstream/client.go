@@ -1,0 +1,159 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Options configures a Client. Zero values are noted per field.
+type Options struct {
+	// Origin names the upstream in errors and logs: "private" or "public". Required.
+	Origin string
+	// Base is the registry's base URL, ending in "/". Required.
+	Base *url.URL
+	// HTTP is the client every request goes through. Required: the egress guard's
+	// client for an untrusted origin, the trusted client for the private one.
+	HTTP *http.Client
+	// MaxBytes bounds a metadata body after decompression. Zero means 16 MiB.
+	MaxBytes int64
+	// ServiceToken, when set, is sent as a Bearer token on every request instead of any
+	// caller credential (the service strategy). Unset means the caller's credential, if
+	// any, is forwarded.
+	ServiceToken redact.Secret
+	// Anonymous drops every credential: nothing is ever sent (the public upstream).
+	Anonymous bool
+}
+
+// Client reads one registry.
+type Client struct {
+	opts Options
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 16 << 20
+	}
+	return &Client{opts: opts}
+}
+
+// Origin returns "private" or "public".
+func (c *Client) Origin() string { return c.opts.Origin }
+
+// Base returns the registry's base URL.
+func (c *Client) Base() *url.URL { return c.opts.Base }
+
+// PackumentURL returns the URL of a package's document: the name with the scope's slash
+// escaped, as npm itself requests it.
+func (c *Client) PackumentURL(name string) *url.URL {
+	escaped := url.PathEscape(name) // escapes "/" as %2F and keeps "@"
+	u := *c.opts.Base
+	u.Path = strings.TrimSuffix(c.opts.Base.Path, "/") + "/" + strings.ReplaceAll(escaped, "%2F", "/")
+	u.RawPath = strings.TrimSuffix(c.opts.Base.EscapedPath(), "/") + "/" + escaped
+	return &u
+}
+
+// authorize sets the Authorization header by the client's credential rules.
+func (c *Client) authorize(req *http.Request, credential redact.Secret) {
+	req.Header.Del("Authorization")
+	switch {
+	case c.opts.Anonymous:
+	case c.opts.ServiceToken.IsSet():
+		req.Header.Set("Authorization", "Bearer "+c.opts.ServiceToken.Reveal())
+	case credential.IsSet():
+		req.Header.Set("Authorization", credential.Reveal())
+	}
+}
+
+// Packument fetches a package's full document. credential is the caller's own
+// Authorization header value (forwarded only under the passthrough strategy; dropped for
+// anonymous and service clients). The body is bounded by MaxBytes after decompression.
+func (c *Client) Packument(ctx context.Context, name string, credential redact.Secret) ([]byte, error) {
+	u := c.PackumentURL(name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+	}
+	// The full document: the abbreviated form lacks the publish times the policy needs.
+	req.Header.Set("Accept", "application/json")
+	c.authorize(req, credential)
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, &UnavailableError{Origin: c.opts.Origin, Err: err}
+	}
+	defer resp.Body.Close()
+	if err := c.checkStatus(resp); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBytes+1))
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, &UnavailableError{Origin: c.opts.Origin, Err: fmt.Errorf("read body: %w", err)}
+	}
+	if int64(len(body)) > c.opts.MaxBytes {
+		return nil, fmt.Errorf("%s packument of %s: %w (%d bytes)", c.opts.Origin, name, ErrTooLarge, c.opts.MaxBytes)
+	}
+	return body, nil
+}
+
+// Fetch opens a file (a tarball) at u. The caller closes the body. u must already have
+// passed whatever origin checks apply; the HTTP client enforces its own on every hop.
+func (c *Client) Fetch(ctx context.Context, u *url.URL, credential redact.Secret) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+	}
+	c.authorize(req, credential)
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, &UnavailableError{Origin: c.opts.Origin, Err: err}
+	}
+	if err := c.checkStatus(resp); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (c *Client) checkStatus(resp *http.Response) error {
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return nil
+	case resp.StatusCode == http.StatusNotFound:
+		return ErrNotFound
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return &DeniedError{Origin: c.opts.Origin, Status: resp.StatusCode, Message: shortError(resp.Body)}
+	default:
+		return &UnavailableError{Origin: c.opts.Origin, Status: resp.StatusCode}
+	}
+}
+
+// shortError reads an upstream's JSON error message, capped, for relaying to a client.
+func shortError(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, 4096))
+	var body struct {
+		Error  string `json:"error"`
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(b, &body) != nil {
+		return ""
+	}
+	msg := body.Error
+	if msg == "" {
+		msg = body.Reason
+	}
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}
