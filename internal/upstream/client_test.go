@@ -1,0 +1,169 @@
+package upstream
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+type seen struct {
+	mu   sync.Mutex
+	auth []string
+	uris []string
+}
+
+func fakeRegistry(t *testing.T, s *seen) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.auth = append(s.auth, r.Header.Get("Authorization"))
+		s.uris = append(s.uris, r.RequestURI)
+		s.mu.Unlock()
+		switch r.URL.EscapedPath() {
+		case "/left-pad", "/@scope%2Fname":
+			_, _ = w.Write([]byte(`{"name":"x"}`))
+		case "/secret":
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"error":"you may not read secret"}`))
+		case "/broken":
+			w.WriteHeader(http.StatusBadGateway)
+		case "/teapot":
+			w.WriteHeader(http.StatusTeapot)
+		case "/huge":
+			_, _ = w.Write(bytes.Repeat([]byte("a"), 2048))
+		case "/bomb":
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			_, _ = zw.Write(bytes.Repeat([]byte(" "), 1<<20))
+			_ = zw.Close()
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(buf.Bytes())
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestPackument(t *testing.T) {
+	var s seen
+	srv := fakeRegistry(t, &s)
+	c := New(Options{Origin: "private", Base: mustURL(t, srv.URL+"/"), HTTP: srv.Client(), MaxBytes: 1024})
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		check   func(error) bool
+		wantErr string
+	}{
+		{"left-pad", func(err error) bool { return err == nil }, ""},
+		{"@scope/name", func(err error) bool { return err == nil }, ""},
+		{"missing", func(err error) bool { return errors.Is(err, ErrNotFound) }, "not found"},
+		{"secret", func(err error) bool {
+			var d *DeniedError
+			return errors.As(err, &d) && d.Status == 403 && d.Message == "you may not read secret"
+		}, "answered 403"},
+		{"broken", func(err error) bool {
+			var u *UnavailableError
+			return errors.As(err, &u) && u.Status == 502
+		}, "answered 502"},
+		{"teapot", func(err error) bool {
+			var u *UnavailableError
+			return errors.As(err, &u) && u.Status == 418
+		}, "answered 418"},
+		{"huge", func(err error) bool { return errors.Is(err, ErrTooLarge) }, "size limit"},
+		{"bomb", func(err error) bool { return errors.Is(err, ErrTooLarge) }, "size limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.Packument(ctx, tt.name, redact.Secret{})
+			if !tt.check(err) {
+				t.Errorf("Packument(%q) error = %v, unexpected kind", tt.name, err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Packument(%q) error = %v, want it to mention %q", tt.name, err, tt.wantErr)
+			}
+		})
+	}
+	if got := s.uris[1]; got != "/@scope%2Fname" {
+		t.Errorf("scoped request URI = %q, want the scope's slash escaped", got)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := mustURL(t, srv.URL+"/")
+	srv.Close()
+	c := New(Options{Origin: "private", Base: base, HTTP: http.DefaultClient})
+	_, err := c.Packument(context.Background(), "x", redact.Secret{})
+	var u *UnavailableError
+	if !errors.As(err, &u) || u.Status != 0 {
+		t.Errorf("closed server: error = %v, want UnavailableError without status", err)
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	const client = "Bearer client-token"
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"passthrough forwards the caller's", Options{Origin: "private"}, client},
+		{"service uses its own", Options{Origin: "private", ServiceToken: redact.New("svc")}, "Bearer svc"},
+		{"anonymous sends none", Options{Origin: "public", Anonymous: true}, ""},
+		{"anonymous wins over a service token", Options{Origin: "public", Anonymous: true, ServiceToken: redact.New("svc")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seen
+			srv := fakeRegistry(t, &s)
+			tt.opts.Base, tt.opts.HTTP = mustURL(t, srv.URL+"/"), srv.Client()
+			c := New(tt.opts)
+			if _, err := c.Packument(context.Background(), "left-pad", redact.New(client)); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Fetch(context.Background(), mustURL(t, srv.URL+"/left-pad"), redact.New(client))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for i, got := range s.auth {
+				if got != tt.want {
+					t.Errorf("request %d Authorization = %q, want %q", i, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestPackumentURL(t *testing.T) {
+	c := New(Options{Origin: "public", Base: mustURL(t, "https://registry.example.test/npm/")})
+	for name, want := range map[string]string{
+		"left-pad":    "https://registry.example.test/npm/left-pad",
+		"@scope/name": "https://registry.example.test/npm/@scope%2Fname",
+		"JSONStream":  "https://registry.example.test/npm/JSONStream",
+	} {
+		if got := c.PackumentURL(name).String(); got != want {
+			t.Errorf("PackumentURL(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
