@@ -517,7 +517,7 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`)
 
 // checkHostName accepts a DNS name or an IP literal, without scheme, port or path.
 func checkHostName(h string) error {
