@@ -3,8 +3,8 @@ module github.com/ecluse/ecluse
 go 1.26.8
 
 require (
-	github.com/Masterminds/semver/v3 v3.5.0 // indirect
-	github.com/go-json-experiment/json v1.27.2 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
+	github.com/Masterminds/semver/v3 v3.5.0
+	github.com/go-json-experiment/json v1.27.2
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.24.0
 )

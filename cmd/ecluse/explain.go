@@ -1,22 +1,46 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/ecluse/ecluse/internal/app"
+	"github.com/ecluse/ecluse/internal/redact"
 )
 
 func explain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	base := fs.String("url", os.Getenv("ECLUSE_URL"), "base URL of the running Écluse (default $ECLUSE_URL)")
+	asJSON := fs.Bool("json", false, "print the raw JSON answer")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ecluse explain NAME[@VERSION] --url URL\n\nAsk a running Écluse why each version of a package is admitted or denied.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: ecluse explain NAME[@VERSION] --url URL [--json]\n\n"+
+			"Ask a running Écluse why each version of a package is admitted or denied.\n"+
+			"The edge token, when needed, is read from ECLUSE_TOKEN.\n\nFlags:")
 		fs.PrintDefaults()
+	}
+	// Accept the package before or after the flags.
+	var spec string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		spec, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	fmt.Fprintln(stderr, "ecluse explain: not available in this build")
-	_ = stdout
-	return 2
+	if spec == "" && fs.NArg() > 0 {
+		spec = fs.Arg(0)
+	}
+	if spec == "" || *base == "" {
+		fs.Usage()
+		return 2
+	}
+	req := app.ExplainRequest{Base: *base, Spec: spec, Token: redact.New(os.Getenv("ECLUSE_TOKEN")), JSON: *asJSON}
+	if err := app.Explain(context.Background(), req, stdout); err != nil {
+		fmt.Fprintln(stderr, "ecluse explain:", err)
+		return 1
+	}
+	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/ecluse/ecluse/internal/app"
 	"github.com/ecluse/ecluse/internal/config"
@@ -138,7 +139,7 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	if err := app.WriteCheckReport(stdout, l); err != nil {
+	if err := app.WriteCheckReport(stdout, l, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "ecluse:", err)
 		return 1
 	}

@@ -7,9 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/ecluse/ecluse/internal/config"
+	"github.com/ecluse/ecluse/internal/egress"
+	"github.com/ecluse/ecluse/internal/gate"
+	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/server"
+	"github.com/ecluse/ecluse/internal/upstream"
 )
 
 // Run serves until ctx is cancelled (SIGTERM or SIGINT in production), then stops
@@ -17,8 +23,13 @@ import (
 // A nil error means a clean shutdown.
 func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error {
 	cfg := l.Config
-	bootWarnings(cfg, log)
+	bootWarnings(l, log)
 
+	g, err := buildGate(l, log)
+	if err != nil {
+		return err
+	}
+	serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
 	health := &server.Health{}
 	front := server.New(server.Options{
 		Logger:         log,
@@ -26,6 +37,8 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 		IdentityHeader: cfg.IdentityHeader,
 		HelpMessage:    cfg.HelpMessage,
 		Health:         health,
+		NPM:            serveNPM,
+		Explain:        explain,
 	})
 	hs := front.HTTPServer(cfg.Addr())
 	ln, err := net.Listen("tcp", hs.Addr)
@@ -36,7 +49,8 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	go func() { serveErr <- hs.Serve(ln) }()
 	health.SetReady(true)
 	log.Info("ecluse serving", "addr", ln.Addr().String(), "version", version,
-		"private_upstream", cfg.PrivateUpstream.Redacted(), "public_upstream", cfg.PublicUpstream.Redacted())
+		"private_upstream", cfg.PrivateUpstream.Redacted(), "public_upstream", cfg.PublicUpstream.Redacted(),
+		"credential_strategy", cfg.CredentialStrategy, "min_public_integrity", l.Policy.Floor())
 
 	select {
 	case err := <-serveErr:
@@ -58,12 +72,59 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	return nil
 }
 
+// buildGate wires the egress guard, the two upstream clients and the gate.
+func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
+	cfg := l.Config
+	guard, err := egress.New(egressOptions(cfg, log))
+	if err != nil {
+		return nil, fmt.Errorf("egress guard: %w", err)
+	}
+	private := upstream.New(upstream.Options{
+		Origin:       gate.SourcePrivate,
+		Base:         cfg.PrivateUpstream,
+		HTTP:         egress.NewTrusted(cfg.PrivateUpstream, egress.TrustedOptions{Logger: log}),
+		MaxBytes:     cfg.MaxResponseBytes,
+		ServiceToken: serviceToken(cfg),
+	})
+	public := upstream.New(upstream.Options{
+		Origin:    gate.SourcePublic,
+		Base:      cfg.PublicUpstream,
+		HTTP:      guard.Client(),
+		MaxBytes:  cfg.MaxResponseBytes,
+		Anonymous: true,
+	})
+	return gate.New(gate.Options{
+		Private:         private,
+		Public:          public,
+		Policy:          l.Policy,
+		Internal:        cfg.Internal,
+		PublicURL:       cfg.PublicURL,
+		Limits:          npm.Limits{MaxBytes: cfg.MaxResponseBytes, MaxVersions: cfg.MaxVersionCount, MaxDepth: cfg.MaxNestingDepth},
+		CacheTTL:        cfg.CacheTTL,
+		CacheMaxBytes:   cfg.CacheMaxBytes,
+		CredentialKeyed: cfg.CredentialStrategy == config.StrategyPassthrough,
+		CheckTarball:    guard.CheckTarballURL,
+		Mirror:          nil, // the asynchronous mirror is not built yet: no jobs are made
+		Logger:          log,
+	}), nil
+}
+
+func serviceToken(cfg *config.Config) redact.Secret {
+	if cfg.CredentialStrategy == config.StrategyService {
+		return cfg.PrivateUpstreamToken
+	}
+	return redact.Secret{}
+}
+
 // bootWarnings logs the configuration choices an operator should know about.
-func bootWarnings(cfg *config.Config, log *slog.Logger) {
+func bootWarnings(l *Loaded, log *slog.Logger) {
+	cfg := l.Config
 	if cfg.Mirror.QueueProvider == config.QueueMemory {
 		log.Warn("MIRROR_QUEUE_PROVIDER=memory: the mirror queue is in-process, bounded and not durable; jobs are lost on restart (choose sqs for a durable queue)",
 			"max_depth", cfg.Mirror.MemoryMaxDepth)
 	}
+	log.Warn("the asynchronous mirror is not built in this release: approved public packages are served but not copied to the mirror target",
+		"mirror_target", cfg.Mirror.TargetURL.Redacted())
 	if cfg.PublicURL == nil {
 		log.Warn("PROXY_PUBLIC_URL is not set: served tarball URLs are path-relative, which the npm CLI cannot install from; set it to this proxy's external base URL")
 	}
@@ -79,5 +140,12 @@ func bootWarnings(cfg *config.Config, log *slog.Logger) {
 	}
 	if cfg.IdentityHeader != "" {
 		log.Warn("trusting a gateway-asserted identity header; this is sound only when Écluse is reachable solely through that gateway", "header", cfg.IdentityHeader)
+	}
+	expired, soon := l.Policy.Expiring(time.Now(), exceptionWarningWindow)
+	for _, x := range expired {
+		log.Warn("policy exception has expired and no longer applies", "rule", x.Rule, "pattern", x.Pattern, "expires", x.ExpiresText, "reason", x.Reason)
+	}
+	for _, x := range soon {
+		log.Warn("policy exception expires within 14 days", "rule", x.Rule, "pattern", x.Pattern, "expires", x.ExpiresText, "reason", x.Reason)
 	}
 }

@@ -15,7 +15,10 @@ func rule(cidr, reason string) rangeRule {
 	return rangeRule{prefix: netip.MustParsePrefix(cidr), reason: reason}
 }
 
-// blockedV4 lists every IPv4 range the guarded client refuses to connect to. The order
+// blockedV4 lists every IPv4 range the guarded client refuses to connect to. The
+// documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are deliberately
+// absent: nothing internal lives there, and some sandboxed networks route real registries
+// through them. The order
 // matters only for the wording of the reason: the first match is reported.
 var blockedV4 = []rangeRule{
 	rule("0.0.0.0/8", "unspecified (this-network) address"),
@@ -25,12 +28,9 @@ var blockedV4 = []rangeRule{
 	rule("169.254.0.0/16", "link-local address (cloud metadata lives here)"),
 	rule("172.16.0.0/12", "private network address"),
 	rule("192.0.0.0/24", "IETF protocol assignment address"),
-	rule("192.0.2.0/24", "documentation address"),
 	rule("192.88.99.0/24", "deprecated 6to4 relay anycast address"),
 	rule("192.168.0.0/16", "private network address"),
 	rule("198.18.0.0/15", "benchmarking address"),
-	rule("198.51.100.0/24", "documentation address"),
-	rule("203.0.113.0/24", "documentation address"),
 	rule("224.0.0.0/4", "multicast address"),
 	rule("255.255.255.255/32", "broadcast address"),
 	rule("240.0.0.0/4", "reserved address"),
@@ -47,8 +47,6 @@ var blockedV6 = []rangeRule{
 	rule("2001:2::/48", "benchmarking address"),
 	rule("2001:10::/28", "non-routable ORCHID address"),
 	rule("2001:20::/28", "non-routable ORCHID address"),
-	rule("2001:db8::/32", "documentation address"),
-	rule("3fff::/20", "documentation address"),
 	rule("fc00::/7", "unique local address"),
 	rule("fe80::/10", "link-local address"),
 	rule("fec0::/10", "deprecated site-local address"),

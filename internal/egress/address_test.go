@@ -51,9 +51,6 @@ var blockedAddrs = []struct {
 	{"100.127.255.255", "carrier-grade"},
 	{"169.254.169.254", "link-local"},
 	{"192.0.0.8", "IETF"},
-	{"192.0.2.1", "documentation"},
-	{"198.51.100.7", "documentation"},
-	{"203.0.113.9", "documentation"},
 	{"198.18.0.1", "benchmarking"},
 	{"198.19.255.255", "benchmarking"},
 	{"192.88.99.1", "6to4 relay"},
@@ -71,8 +68,6 @@ var blockedAddrs = []struct {
 	{"ff02::1", "multicast"},
 	{"fec0::1", "site-local"},
 	{"100::1", "discard"},
-	{"2001:db8::1", "documentation"},
-	{"3fff::1", "documentation"},
 	{"2001:2::1", "benchmarking"},
 	{"2001:10::1", "ORCHID"},
 	{"64:ff9b:1::1", "local-use NAT64"},
@@ -92,6 +87,9 @@ var blockedAddrs = []struct {
 }
 
 var publicAddrs = []string{
+	"192.0.2.1", // documentation ranges are not internal
+	"203.0.113.9",
+	"2001:db8::1",
 	"8.8.8.8",
 	"1.1.1.1",
 	"93.184.216.34",

@@ -89,3 +89,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeJSON(w, status, errorBody{Error: public})
 }
+
+// logFrom returns the request's logger.
+func logFrom(r *http.Request) *slog.Logger { return observe.Logger(r.Context()) }

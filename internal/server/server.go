@@ -30,7 +30,8 @@ type Options struct {
 	NPM HandlerFunc
 	// Explain serves GET /-/ecluse/explain/... Nil means 404.
 	Explain HandlerFunc
-	// Classify maps domain errors to statuses. Nil means unknown errors are 500.
+	// Classify maps domain errors to statuses. Nil means the gate's typed errors are
+	// mapped (400, 403, 404, 502, relayed 401/403) and anything else is a 500.
 	Classify Classifier
 }
 
@@ -46,6 +47,9 @@ type Server struct {
 // New builds the front door.
 func New(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Logger, health: opts.Health, classify: opts.Classify}
+	if s.classify == nil {
+		s.classify = classify
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -87,7 +88,7 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 	c.authorize(req, credential)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return nil, &UnavailableError{Origin: c.opts.Origin, Err: err}
+		return nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	if err := c.checkStatus(resp); err != nil {
@@ -106,23 +107,36 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 	return body, nil
 }
 
-// Fetch opens a file (a tarball) at u. The caller closes the body. u must already have
-// passed whatever origin checks apply; the HTTP client enforces its own on every hop.
-func (c *Client) Fetch(ctx context.Context, u *url.URL, credential redact.Secret) (*http.Response, error) {
+// Open starts reading a file (a tarball) at u. The caller closes the body; size is -1
+// when the upstream did not say. The request's context carries this registry's base as
+// the packument origin, so the egress guard applies the tarball host policy to u and to
+// every redirect.
+func (c *Client) Open(ctx context.Context, u *url.URL, credential redact.Secret) (io.ReadCloser, int64, error) {
+	ctx = egress.WithOrigin(ctx, c.opts.Base)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+		return nil, 0, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
 	}
 	c.authorize(req, credential)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return nil, &UnavailableError{Origin: c.opts.Origin, Err: err}
+		return nil, 0, c.transportError(err)
 	}
 	if err := c.checkStatus(resp); err != nil {
 		resp.Body.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return resp, nil
+	return resp.Body, resp.ContentLength, nil
+}
+
+// transportError classifies a failed round trip, surfacing an egress refusal.
+func (c *Client) transportError(err error) error {
+	ue := &UnavailableError{Origin: c.opts.Origin, Err: err}
+	var refused *egress.RefusedError
+	if errors.As(err, &refused) {
+		ue.Refusal = fmt.Sprintf("host %q: %s", refused.Host, refused.Reason)
+	}
+	return ue
 }
 
 func (c *Client) checkStatus(resp *http.Response) error {

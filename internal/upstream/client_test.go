@@ -141,11 +141,11 @@ func TestCredentials(t *testing.T) {
 			if _, err := c.Packument(context.Background(), "left-pad", redact.New(client)); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := c.Fetch(context.Background(), mustURL(t, srv.URL+"/left-pad"), redact.New(client))
+			body, _, err := c.Open(context.Background(), mustURL(t, srv.URL+"/left-pad"), redact.New(client))
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			body.Close()
 			for i, got := range s.auth {
 				if got != tt.want {
 					t.Errorf("request %d Authorization = %q, want %q", i, got, tt.want)

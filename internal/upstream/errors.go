@@ -30,10 +30,16 @@ type UnavailableError struct {
 	Origin string
 	// Status is the HTTP status when one was received; 0 for transport failures.
 	Status int
-	Err    error
+	// Refusal is set when the egress guard refused the fetch: the refused host and the
+	// reason, safe to show a client. Empty otherwise.
+	Refusal string
+	Err     error
 }
 
 func (e *UnavailableError) Error() string {
+	if e.Refusal != "" {
+		return fmt.Sprintf("%s upstream fetch refused: %s", e.Origin, e.Refusal)
+	}
 	if e.Status != 0 {
 		return fmt.Sprintf("%s upstream answered %d", e.Origin, e.Status)
 	}

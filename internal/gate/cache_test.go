@@ -1,0 +1,37 @@
+package gate
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLRU(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newLRU(100)
+	c.put("a", "A", 40, now.Add(time.Minute))
+	c.put("b", "B", 40, now.Add(time.Minute))
+	if _, ok := c.get("a", now); !ok { // a becomes most recent
+		t.Fatal("a missing")
+	}
+	c.put("c", "C", 40, now.Add(time.Minute)) // evicts b, the least recently used
+	if _, ok := c.get("b", now); ok {
+		t.Error("b survived eviction")
+	}
+	if v, ok := c.get("a", now); !ok || v != "A" {
+		t.Errorf("get(a) = %v, %v", v, ok)
+	}
+	if _, ok := c.get("c", now.Add(time.Minute)); ok {
+		t.Error("c served at its expiry")
+	}
+	c.put("huge", "H", 101, now.Add(time.Minute))
+	if _, ok := c.get("huge", now); ok {
+		t.Error("an entry larger than the cache was stored")
+	}
+	if n, used := c.stats(); n != 1 || used != 40 {
+		t.Errorf("stats = %d entries, %d bytes; want 1, 40", n, used)
+	}
+	c.put("a", "A2", 10, now.Add(time.Minute))
+	if n, used := c.stats(); n != 1 || used != 10 {
+		t.Errorf("after replace stats = %d, %d; want 1, 10", n, used)
+	}
+}

@@ -1,0 +1,56 @@
+package gate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound: no upstream that may be asked has the package, version or file.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError is ErrNotFound with a message for the client.
+type NotFoundError struct{ Message string }
+
+func (e *NotFoundError) Error() string { return e.Message }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// BadRequestError is a request Écluse refuses before asking anyone (a malformed name).
+type BadRequestError struct{ Message string }
+
+func (e *BadRequestError) Error() string { return e.Message }
+
+// DeniedError is a policy denial of one version: its Message is the policy's reason.
+type DeniedError struct {
+	Name, Version string
+	Rule          string
+	Message       string
+}
+
+func (e *DeniedError) Error() string { return e.Message }
+
+// UpstreamDeniedError relays a private upstream's 401 or 403 to the client.
+type UpstreamDeniedError struct {
+	Status  int
+	Message string
+}
+
+func (e *UpstreamDeniedError) Error() string { return e.Message }
+
+// UpstreamError is an upstream that could not be used: unreachable, failing, refused by
+// the egress guard, or serving a document that fails validation. The client gets a 502
+// with Message; Cause is for the log.
+type UpstreamError struct {
+	Message string
+	Cause   error
+}
+
+func (e *UpstreamError) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Cause)
+	}
+	return e.Message
+}
+
+func (e *UpstreamError) Unwrap() error { return e.Cause }

@@ -1,0 +1,102 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Explanation says, for every version of a package, whether it is served and why.
+type Explanation struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	// Now is the instant the decisions were taken at.
+	Now      time.Time            `json:"now"`
+	Admitted int                  `json:"admitted"`
+	Blocked  int                  `json:"blocked"`
+	Versions []VersionExplanation `json:"versions"`
+	Warning  string               `json:"warning,omitempty"`
+}
+
+// VersionExplanation is one version's decision.
+type VersionExplanation struct {
+	Version  string `json:"version"`
+	Admitted bool   `json:"admitted"`
+	// Origin is where the version is served from: private, or public.
+	Origin string `json:"origin"`
+	// Rule is the deciding rule ("trusted" for private versions).
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+	// AdmitAt is when a quarantined version will be admitted; nil when not quarantined.
+	AdmitAt *time.Time `json:"admitAt,omitempty"`
+	// Published is the version's publish time, when known.
+	Published *time.Time `json:"published,omitempty"`
+	// Warned lists warn-mode rules that would have denied it.
+	Warned []string `json:"warned,omitempty"`
+}
+
+// Explain decides every version of name (or only version, when set) and reports why.
+func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Secret) (*Explanation, error) {
+	if err := npm.ValidateName(name); err != nil {
+		return nil, &BadRequestError{Message: err.Error()}
+	}
+	res, err := g.resolve(ctx, name, cred)
+	if err != nil {
+		return nil, err
+	}
+	now := g.opts.Now()
+	ex := &Explanation{Name: name, Source: res.source, Now: now, Warning: res.warning, Versions: []VersionExplanation{}}
+	private := map[string]bool{}
+	if res.private != nil {
+		for i := range res.private.Versions {
+			v := &res.private.Versions[i].Info
+			private[v.Version] = true
+			if version != "" && v.Version != version {
+				continue
+			}
+			ex.Versions = append(ex.Versions, VersionExplanation{
+				Version: v.Version, Admitted: true, Origin: SourcePrivate, Rule: "trusted",
+				Reason:    "served from the trusted private registry; the rules do not apply",
+				Published: timePtr(v.Published),
+			})
+		}
+	}
+	if res.public != nil && res.source != SourcePrivate {
+		for i := range res.public.Versions {
+			v := &res.public.Versions[i].Info
+			if private[v.Version] || (version != "" && v.Version != version) {
+				continue
+			}
+			d := g.opts.Policy.Decide(v, now)
+			reason := d.Reason()
+			if d.Allowed && reason == "" {
+				reason = "admitted by rule " + d.Rule
+			}
+			ex.Versions = append(ex.Versions, VersionExplanation{
+				Version: v.Version, Admitted: d.Allowed, Origin: SourcePublic, Rule: d.Rule, Reason: reason,
+				AdmitAt: timePtr(d.AdmitAt), Published: timePtr(v.Published), Warned: d.Warned,
+			})
+		}
+	}
+	for _, v := range ex.Versions {
+		if v.Admitted {
+			ex.Admitted++
+		} else {
+			ex.Blocked++
+		}
+	}
+	if version != "" && len(ex.Versions) == 0 {
+		return nil, &NotFoundError{Message: fmt.Sprintf("%s@%s does not exist", name, version)}
+	}
+	return ex, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,160 @@
+package gate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/url"
+	"path"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/policy"
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Source is one upstream registry.
+type Source interface {
+	// Origin names the upstream: "private" or "public".
+	Origin() string
+	// Base is the registry's base URL.
+	Base() *url.URL
+	// Packument returns the package's full document, bounded in size. It returns an error
+	// matched by errors.Is(err, upstream.ErrNotFound) when the registry does not have it,
+	// *upstream.DeniedError for a 401/403 and *upstream.UnavailableError otherwise.
+	Packument(ctx context.Context, name string, credential redact.Secret) ([]byte, error)
+	// Open starts reading a file (a tarball) at u; the caller closes the reader. size is
+	// -1 when unknown. The source applies its own origin checks to u and to redirects.
+	Open(ctx context.Context, u *url.URL, credential redact.Secret) (body io.ReadCloser, size int64, err error)
+}
+
+// Decider decides one untrusted version. It is pure and safe for concurrent use.
+type Decider interface {
+	Decide(v *npm.VersionInfo, now time.Time) policy.Decision
+}
+
+// MirrorJob asks the mirror to copy one admitted public version to the mirror target.
+type MirrorJob struct {
+	Name, Version string
+	// Integrity is the SRI string the copy must match.
+	Integrity string
+	// Tarball is where the public upstream serves the artifact.
+	Tarball string
+}
+
+// Enqueuer accepts mirror jobs. Enqueue must not block on the network for long: the
+// request path calls it after a successful tarball serve. Errors are logged, not served.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, job MirrorJob) error
+}
+
+// TarballChecker vets an untrusted tarball URL against the packument's origin before any
+// connection is made (the egress guard's tarball host policy).
+type TarballChecker func(tarball, origin *url.URL) error
+
+// Options configures a Gate. Zero values are noted per field.
+type Options struct {
+	// Private is the trusted upstream, asked first. Required.
+	Private Source
+	// Public is the untrusted upstream. Required.
+	Public Source
+	// Policy decides public versions. Required.
+	Policy Decider
+	// Internal are name patterns ("@corp/*", "corp-*", exact names; "*" does not cross
+	// "/") served from the private upstream only. Nil means none.
+	Internal []string
+	// PublicURL is the proxy's external base URL for rewritten tarball URLs. Nil means
+	// root-relative tarball URLs.
+	PublicURL *url.URL
+	// Limits bound every upstream document.
+	Limits npm.Limits
+	// CacheTTL is how long fetched documents are reused. Zero means 5 minutes.
+	CacheTTL time.Duration
+	// CacheMaxBytes bounds the caches' memory. Zero means 256 MiB.
+	CacheMaxBytes int64
+	// CredentialKeyed says private documents depend on the caller's credential (the
+	// passthrough strategy), so cached entries are keyed by a hash of it.
+	CredentialKeyed bool
+	// CheckTarball pre-checks public tarball URLs. Nil means no pre-check (the public
+	// source's client still enforces its own policy).
+	CheckTarball TarballChecker
+	// Mirror receives jobs for admitted public tarballs served. Nil means none are made.
+	Mirror Enqueuer
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Logger is for events that are not the request's own log line. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Gate answers npm reads.
+type Gate struct {
+	opts     Options
+	log      *slog.Logger
+	docs     *lru // parsed upstream documents
+	rendered *lru // served bytes
+	flight   singleflight.Group
+}
+
+// New builds a Gate.
+func New(opts Options) *Gate {
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = 5 * time.Minute
+	}
+	if opts.CacheMaxBytes <= 0 {
+		opts.CacheMaxBytes = 256 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Gate{
+		opts:     opts,
+		log:      opts.Logger,
+		docs:     newLRU(opts.CacheMaxBytes / 2),
+		rendered: newLRU(opts.CacheMaxBytes / 2),
+	}
+}
+
+// isInternal reports whether name matches an internal pattern.
+func (g *Gate) isInternal(name string) bool {
+	for _, p := range g.opts.Internal {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// credentialKey is the cache key part for a caller's credential: empty when private
+// documents do not depend on it.
+func (g *Gate) credentialKey(cred redact.Secret) string {
+	if !g.opts.CredentialKeyed || !cred.IsSet() {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(cred.Reveal()))
+	return hex.EncodeToString(sum[:16])
+}
+
+// tarballURL is where a client fetches a served version's tarball: back through Écluse.
+func (g *Gate) tarballURL(name, version string) string {
+	p := npm.TarballPath(name, version)
+	if g.opts.PublicURL == nil {
+		return p
+	}
+	u := *g.opts.PublicURL
+	base := u.EscapedPath()
+	if len(base) > 0 && base[len(base)-1] == '/' {
+		base = base[:len(base)-1]
+	}
+	full, err := url.Parse(u.Scheme + "://" + u.Host + base + p)
+	if err != nil {
+		return p
+	}
+	return full.String()
+}

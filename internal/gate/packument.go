@@ -1,0 +1,194 @@
+package gate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/policy"
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Content types of served documents.
+const (
+	ContentTypeJSON        = "application/json"
+	ContentTypeAbbreviated = "application/vnd.npm.install-v1+json"
+)
+
+// Query asks for a package document.
+type Query struct {
+	Name string
+	// Version, when set, asks for one version's manifest: an exact version or a dist-tag.
+	Version string
+	// Abbreviated asks for npm's abbreviated install form.
+	Abbreviated bool
+	// Credential is the caller's Authorization header value (passthrough strategy).
+	Credential redact.Secret
+}
+
+// Document is a served package document.
+type Document struct {
+	Body        []byte
+	ContentType string
+	// ETag is computed from Body, quoted.
+	ETag string
+	// Source is private, public or mirror+public.
+	Source string
+	// Blocked counts public versions removed; Warned counts warn-mode findings.
+	Blocked, Warned int
+	// Cache is "hit" when served without asking an upstream, else "miss".
+	Cache string
+	// Warning is set when the document is served degraded (mirror without public side).
+	Warning string
+}
+
+// decision is the outcome for one public version.
+type decided struct {
+	keep       []bool // indexed like the public document's versions
+	blocked    int
+	warned     int
+	nextChange time.Time // earliest AdmitAt after now; zero when none
+}
+
+// decideAll runs the policy over every version of an untrusted document.
+func (g *Gate) decideAll(doc *npm.Packument, now time.Time) decided {
+	d := decided{keep: make([]bool, len(doc.Versions))}
+	for i := range doc.Versions {
+		dec := g.opts.Policy.Decide(&doc.Versions[i].Info, now)
+		d.keep[i] = dec.Allowed
+		if !dec.Allowed {
+			d.blocked++
+		}
+		d.warned += len(dec.Warned)
+		if at := dec.AdmitAt; !at.IsZero() && at.After(now) && (d.nextChange.IsZero() || at.Before(d.nextChange)) {
+			d.nextChange = at
+		}
+	}
+	return d
+}
+
+func etag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// Packument serves a package document (full or abbreviated), or one version's manifest.
+func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
+	if err := npm.ValidateName(q.Name); err != nil {
+		return nil, &BadRequestError{Message: err.Error()}
+	}
+	form := "full"
+	if q.Abbreviated {
+		form = "abbreviated"
+	}
+	if q.Version != "" {
+		form = "version\x00" + q.Version
+	}
+	key := q.Name + "\x00" + form + "\x00" + g.credentialKey(q.Credential)
+	now := g.opts.Now()
+	if v, ok := g.rendered.get(key, now); ok {
+		doc := *v.(*Document)
+		doc.Cache = "hit"
+		return &doc, nil
+	}
+	res, err := g.resolve(ctx, q.Name, q.Credential)
+	if err != nil {
+		return nil, err
+	}
+	doc, expires, err := g.render(res, q, now)
+	if err != nil {
+		return nil, err
+	}
+	if res.warning == "" {
+		g.rendered.put(key, doc, int64(len(doc.Body))+512, expires)
+	}
+	out := *doc
+	out.Cache = "miss"
+	if res.cacheHit {
+		out.Cache = "hit"
+	}
+	return &out, nil
+}
+
+// render filters and serialises a resolution. It returns the document and how long it
+// stays valid: until the first underlying document expires or the next decision changes.
+func (g *Gate) render(res *resolution, q Query, now time.Time) (*Document, time.Time, error) {
+	var (
+		base    *npm.Packument
+		keep    func(i int) bool
+		blocked int
+		warned  int
+		expires = res.expires
+	)
+	switch res.source {
+	case SourcePrivate:
+		base, keep = res.private, func(int) bool { return true }
+	case SourcePublic:
+		d := g.decideAll(res.public, now)
+		base, keep, blocked, warned = res.public, func(i int) bool { return d.keep[i] }, d.blocked, d.warned
+		if !d.nextChange.IsZero() {
+			expires = minTime(expires, d.nextChange)
+		}
+	case SourceMirrorPublic:
+		d := g.decideAll(res.public, now)
+		base = npm.Union(res.private, res.public, func(i int) bool { return d.keep[i] })
+		keep = func(int) bool { return true }
+		blocked, warned = d.blocked, d.warned
+		// Versions present in both are served from the mirror; do not count them as blocked.
+		blocked -= countShadowed(res.private, res.public, d.keep)
+		if !d.nextChange.IsZero() {
+			expires = minTime(expires, d.nextChange)
+		}
+	}
+	rewrite := func(v *npm.Version) string { return g.tarballURL(base.Name, v.Info.Version) }
+	var (
+		body []byte
+		err  error
+		ct   = ContentTypeJSON
+	)
+	switch {
+	case q.Version != "":
+		body, err = base.RenderVersion(q.Version, keep, rewrite)
+		if err != nil {
+			return nil, time.Time{}, &NotFoundError{Message: fmt.Sprintf("%s has no admitted version or tag %q", q.Name, q.Version)}
+		}
+	case q.Abbreviated:
+		body, err = base.RenderAbbreviated(keep, rewrite)
+		ct = ContentTypeAbbreviated
+	default:
+		body, err = base.Render(keep, rewrite)
+	}
+	if err != nil {
+		return nil, time.Time{}, &UpstreamError{Message: "the package document could not be served", Cause: err}
+	}
+	return &Document{
+		Body:        body,
+		ContentType: ct,
+		ETag:        etag(body),
+		Source:      res.source,
+		Blocked:     blocked,
+		Warned:      warned,
+		Warning:     res.warning,
+	}, expires, nil
+}
+
+// countShadowed counts public versions that were denied but are served from the mirror.
+func countShadowed(priv, pub *npm.Packument, keep []bool) int {
+	mirrored := make(map[string]bool, len(priv.Versions))
+	for i := range priv.Versions {
+		mirrored[priv.Versions[i].Info.Version] = true
+	}
+	n := 0
+	for i := range pub.Versions {
+		if !keep[i] && mirrored[pub.Versions[i].Info.Version] {
+			n++
+		}
+	}
+	return n
+}
+
+// Decision re-exports the policy outcome type for callers of Explain.
+type Decision = policy.Decision

@@ -1,0 +1,153 @@
+package npm
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// The benchmarks run over real packuments, side by side in one run, so their figures
+// can be compared with each other (docs/performance.md). The targets are ratios against
+// jsontext validation of the same bytes, which is the least any correct handling of an
+// upstream document must do. The sub-benchmarks that have a target also validate the
+// same bytes in every iteration, with the timer stopped, and report their own time over
+// that interleaved validation time as "x-validate": measured that way the ratio does
+// not drift with the machine's load between sub-benchmarks.
+//
+//	go test -run '^$' -bench . -benchmem -count 5 ./internal/npm/
+
+var benchFixtures = []fixture{fixtures[0], fixtures[1]} // next, typescript
+
+func BenchmarkPackument(b *testing.B) {
+	for _, fx := range benchFixtures {
+		raw := loadFixture(b, fx.file)
+		parsed := mustParse(b, raw, fx.name)
+		half := func(i int) bool { return i%2 == 0 }
+
+		b.Run(fx.name+"/ValidateJSONText", func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if !jsontext.Value(raw).IsValid() {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(fx.name+"/ValidateEncodingJSON", func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if !stdjson.Valid(raw) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(fx.name+"/Copy", func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				_ = bytes.Clone(raw)
+			}
+		})
+		b.Run(fx.name+"/Parse", func(b *testing.B) {
+			againstValidation(b, raw, func() {
+				if _, err := ParsePackument(raw, fx.name, Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		// Cold is a packument miss: parse, read every version's policy view, withhold
+		// half of the versions, and render the full document with tarballs rewritten.
+		b.Run(fx.name+"/Cold", func(b *testing.B) {
+			againstValidation(b, raw, func() {
+				p, err := ParsePackument(raw, fx.name, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				keep := make([]bool, len(p.Versions))
+				for i := range p.Versions {
+					keep[i] = half(i) && p.Versions[i].Info.Integrity != "~"
+				}
+				if _, err := p.Render(func(i int) bool { return keep[i] }, gateURL); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(fx.name+"/Render", func(b *testing.B) {
+			againstValidation(b, raw, func() {
+				if _, err := parsed.Render(half, gateURL); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(fx.name+"/Abbreviated", func(b *testing.B) {
+			againstValidation(b, raw, func() {
+				if _, err := parsed.RenderAbbreviated(half, gateURL); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		// DecodeEncode is the approach this package avoids, for scale: every manifest
+		// decoded into generic values and the document encoded again.
+		b.Run(fx.name+"/DecodeEncode", func(b *testing.B) {
+			againstValidation(b, raw, func() {
+				var doc map[string]any
+				if err := stdjson.Unmarshal(raw, &doc); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := stdjson.Marshal(doc); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(fx.name+"/Retained", func(b *testing.B) {
+			var ratio float64
+			for b.Loop() {
+				ratio = retainedRatio(b, raw, fx.name)
+			}
+			b.ReportMetric(ratio, "x-raw-size")
+		})
+	}
+}
+
+// againstValidation benchmarks op and, in every iteration with the timer stopped,
+// jsontext validation of raw; it reports op's total time over validation's total time
+// as "x-validate".
+func againstValidation(b *testing.B, raw []byte, op func()) {
+	b.SetBytes(int64(len(raw)))
+	var own, validate time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		start := time.Now()
+		if !jsontext.Value(raw).IsValid() {
+			b.Fatal("invalid")
+		}
+		validate += time.Since(start)
+		b.StartTimer()
+
+		start = time.Now()
+		op()
+		own += time.Since(start)
+	}
+	b.ReportMetric(float64(own)/float64(validate), "x-validate")
+}
+
+// retainedRatio parses raw and returns the heap a Packument keeps alive, counting the
+// buffer it refers to, over the size of raw. The buffer is a fresh copy, so what is
+// measured is exactly what a cache entry would hold.
+func retainedRatio(tb testing.TB, raw []byte, name string) float64 {
+	tb.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	buf := bytes.Clone(raw)
+	p, err := ParsePackument(buf, name, Limits{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(p)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(raw))
+}

@@ -1,0 +1,319 @@
+package policy
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/config"
+	"github.com/ecluse/ecluse/internal/npm"
+)
+
+// Options are the settings of a Policy that do not come from the rules map.
+type Options struct {
+	// MinIntegrity is the integrity floor (PROXY_MIN_PUBLIC_INTEGRITY): the weakest
+	// digest algorithm an untrusted version may rely on. One of "sha256", "sha384",
+	// "sha512" or "blake2b", in any case. Empty means "sha256". Nothing weaker than
+	// sha256 is accepted.
+	MinIntegrity string
+}
+
+// Policy is a validated, compiled rule set. It is immutable after Build and safe for
+// concurrent use.
+type Policy struct {
+	floor npm.Algorithm
+	// rules are in evaluation order: precedence descending, then name ascending.
+	rules []rule
+	// suppressed names the built-in rules the document switched off with null.
+	suppressed []string
+}
+
+// Sentinels that every error returned by Build wraps, for errors.Is.
+var (
+	// ErrUnknownType: a rule names a type that does not exist, or a new rule names none.
+	ErrUnknownType = errors.New("unknown rule type")
+	// ErrUnknownField: a rule carries a field its type does not have.
+	ErrUnknownField = errors.New("field not valid for the rule type")
+	// ErrTypeMismatch: an entry named after a built-in rule gives it a different type.
+	ErrTypeMismatch = errors.New("rule type differs from the built-in rule's")
+	// ErrInvalid: a value is malformed or out of range.
+	ErrInvalid = errors.New("invalid rule")
+	// ErrWeakFloor: the integrity floor is not a known algorithm of at least SHA-256.
+	ErrWeakFloor = errors.New("integrity floor refused")
+)
+
+// Error is one problem found by Build. Its text is "<path>: <message>", where the path
+// is "rules.<name>" or "PROXY_MIN_PUBLIC_INTEGRITY".
+type Error struct {
+	// Path is the document path or setting the problem concerns.
+	Path string
+	// Msg says what is wrong and, where it helps, what would be accepted.
+	Msg string
+	// Kind is the sentinel the error wraps.
+	Kind error
+}
+
+func (e *Error) Error() string { return e.Path + ": " + e.Msg }
+
+// Unwrap returns the sentinel, so errors.Is(err, ErrUnknownType) works.
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Names that a rule may not take, because decisions use them for themselves.
+const (
+	// RuleIntegrityFloor is Decision.Rule when the integrity floor refused a version.
+	RuleIntegrityFloor = "integrity-floor"
+	// RuleDefaultDeny is Decision.Rule when no rule admitted a version.
+	RuleDefaultDeny = "default-deny"
+)
+
+// DefaultMinAgeSeconds is the quarantine window of the built-in min-age rule: 7 days.
+const DefaultMinAgeSeconds = 7 * 24 * 60 * 60
+
+// maxAgeSeconds keeps a MinAge window well inside time.Duration (about a century).
+const maxAgeSeconds = 100 * 365 * 24 * 60 * 60
+
+// maxRuleName bounds a rule name, which travels into logs and denial messages.
+const maxRuleName = 64
+
+// draft is a rule while the document is merged over the defaults.
+type draft struct {
+	name       string
+	typ        typeInfo
+	precedence int
+	mode       string
+	ageSeconds int64
+	packages   []config.PackageEntry
+	origin     string
+}
+
+// defaults returns the built-in policy, fresh on each call.
+func defaults() map[string]*draft {
+	minAge, _ := lookupType(TypeMinAge)
+	return map[string]*draft{
+		"min-age": {
+			name: "min-age", typ: minAge, precedence: minAge.precedence,
+			mode: ModeEnforce, ageSeconds: DefaultMinAgeSeconds, origin: "default",
+		},
+	}
+}
+
+// Build merges the document's rules over the built-in default policy, validates the
+// result and compiles it. It returns every problem it finds, never just the first; on
+// any problem the Policy is nil.
+//
+// The merge, entry by entry: a name of a built-in rule with a null value suppresses that
+// rule; the same name with an object patches the fields it writes (a "type", if given,
+// must be the built-in one's); any other name adds a rule and must give its "type".
+func Build(rules map[string]*config.RuleSpec, opts Options) (*Policy, []error) {
+	var errs []error
+	floor, err := parseFloor(opts.MinIntegrity)
+	if err != nil {
+		errs = append(errs, err)
+	}
+
+	drafts := defaults()
+	builtin := defaults()
+	var suppressed []string
+	for _, key := range sortedNames(rules) {
+		spec := rules[key]
+		fail := func(kind error, format string, args ...any) {
+			errs = append(errs, &Error{Path: "rules." + key, Msg: fmt.Sprintf(format, args...), Kind: kind})
+		}
+		if msg := checkRuleName(key); msg != "" {
+			fail(ErrInvalid, "%s", msg)
+			continue
+		}
+		base, isBuiltin := builtin[key]
+		if spec == nil {
+			if !isBuiltin {
+				fail(ErrInvalid, "null suppresses a built-in rule, and there is no built-in rule named %q (built-in: %s)",
+					key, strings.Join(sortedNames(builtin), ", "))
+				continue
+			}
+			delete(drafts, key)
+			suppressed = append(suppressed, key)
+			continue
+		}
+		if d := mergeOne(key, spec, base, isBuiltin, fail); d != nil {
+			drafts[key] = d
+		} else {
+			delete(drafts, key)
+		}
+	}
+
+	p := &Policy{floor: floor, suppressed: suppressed}
+	for _, name := range sortedNames(drafts) {
+		r, ruleErrs := compile(drafts[name])
+		errs = append(errs, ruleErrs...)
+		p.rules = append(p.rules, r)
+	}
+	if len(errs) > 0 {
+		// Group each rule's problems together, in the order of the document's keys.
+		slices.SortStableFunc(errs, func(a, b error) int { return strings.Compare(errorPath(a), errorPath(b)) })
+		return nil, errs
+	}
+	slices.SortStableFunc(p.rules, func(a, b rule) int {
+		if c := cmp.Compare(b.precedence, a.precedence); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return p, nil
+}
+
+// written lists the keys a spec carries: those its JSON object had, plus any non-zero
+// field (so a RuleSpec built in Go, with no record of its keys, is read the same way).
+func written(s *config.RuleSpec) map[string]bool {
+	w := map[string]bool{}
+	for _, k := range s.Keys() {
+		w[k] = true
+	}
+	w["type"] = w["type"] || s.Type != ""
+	w["precedence"] = w["precedence"] || s.Precedence != nil
+	w["mode"] = w["mode"] || s.Mode != ""
+	w["ageSeconds"] = w["ageSeconds"] || s.AgeSeconds != nil
+	w["packages"] = w["packages"] || s.Packages != nil
+	return w
+}
+
+var commonFields = []string{"type", "precedence", "mode"}
+
+// mergeOne applies one non-null entry. base is the built-in rule of that name, if any.
+// It reports problems through fail. It returns nil when the entry has no usable type;
+// otherwise the merged draft, which compile validates further.
+func mergeOne(key string, s *config.RuleSpec, base *draft, isBuiltin bool, fail func(error, string, ...any)) *draft {
+	w := written(s)
+	var d draft
+	switch {
+	case isBuiltin:
+		d = *base
+		d.origin = "patched"
+		if w["type"] && s.Type != base.typ.name {
+			fail(ErrTypeMismatch, "type %q differs from the built-in rule's type %q; patch it without a type, or give the new rule another name",
+				s.Type, base.typ.name)
+			return nil
+		}
+	case s.Type == "":
+		fail(ErrUnknownType, "a new rule needs a \"type\" (one of %s)", strings.Join(typeNames(), ", "))
+		return nil
+	default:
+		t, ok := lookupType(s.Type)
+		if !ok {
+			fail(ErrUnknownType, "unknown rule type %q (one of %s)", s.Type, strings.Join(typeNames(), ", "))
+			return nil
+		}
+		d = draft{name: key, typ: t, precedence: t.precedence, mode: ModeEnforce, origin: "added"}
+	}
+
+	valid := commonFields
+	if d.typ.field != "" {
+		valid = append(slices.Clone(commonFields), d.typ.field)
+	}
+	for _, k := range sortedNames(w) {
+		if w[k] && !slices.Contains(valid, k) {
+			fail(ErrUnknownField, "field %q is not valid for type %s (valid: %s)", k, d.typ.name, strings.Join(valid, ", "))
+		}
+	}
+	if w["precedence"] {
+		if s.Precedence == nil {
+			fail(ErrInvalid, "precedence must be an integer, not null")
+		} else {
+			d.precedence = *s.Precedence
+		}
+	}
+	if w["mode"] {
+		d.mode = s.Mode
+	}
+	if w["ageSeconds"] && d.typ.kind == kindMinAge {
+		if s.AgeSeconds == nil {
+			fail(ErrInvalid, "ageSeconds must be a positive number of seconds, not null")
+		} else {
+			d.ageSeconds = *s.AgeSeconds
+		}
+	}
+	if w["packages"] {
+		d.packages = s.Packages
+	}
+	return &d
+}
+
+// compile validates a merged draft and turns it into a rule, returning every problem.
+func compile(d *draft) (rule, []error) {
+	var errs []error
+	fail := func(kind error, format string, args ...any) {
+		errs = append(errs, &Error{Path: "rules." + d.name, Msg: fmt.Sprintf(format, args...), Kind: kind})
+	}
+	r := rule{name: d.name, typ: d.typ, precedence: d.precedence, origin: d.origin}
+	switch d.mode {
+	case ModeEnforce, "":
+	case ModeWarn:
+		r.warn = true
+		if d.typ.allowOnly {
+			fail(ErrInvalid, "mode %q has no effect on a %s rule, which only ever admits; remove the rule (null for a built-in one) instead",
+				ModeWarn, d.typ.name)
+		}
+	default:
+		fail(ErrInvalid, "mode %q is neither %q nor %q", d.mode, ModeEnforce, ModeWarn)
+	}
+	switch d.typ.kind {
+	case kindMinAge:
+		switch {
+		case d.ageSeconds <= 0:
+			fail(ErrInvalid, "ageSeconds must be a positive number of seconds, got %d", d.ageSeconds)
+		case d.ageSeconds > maxAgeSeconds:
+			fail(ErrInvalid, "ageSeconds %d is more than a century (at most %d)", d.ageSeconds, maxAgeSeconds)
+		default:
+			r.age = time.Duration(d.ageSeconds) * time.Second
+		}
+	case kindAllowPackages, kindDenyPackages:
+		if len(d.packages) == 0 {
+			fail(ErrInvalid, "packages must list at least one pattern")
+		}
+		for i, e := range d.packages {
+			pat, err := compilePattern(e, d.typ.kind == kindAllowPackages)
+			if err != nil {
+				fail(ErrInvalid, "packages[%d]: %v", i, err)
+				continue
+			}
+			r.patterns = append(r.patterns, pat)
+		}
+	}
+	return r, errs
+}
+
+// checkRuleName returns "" for an acceptable rule name, else what is wrong with it.
+func checkRuleName(name string) string {
+	if name == RuleIntegrityFloor || name == RuleDefaultDeny {
+		return fmt.Sprintf("the name %q is reserved for decisions that no rule makes", name)
+	}
+	ok := name != "" && len(name) <= maxRuleName
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		ok = alnum || i > 0 && (c == '-' || c == '_' || c == '.')
+	}
+	if !ok {
+		return fmt.Sprintf("a rule name must be 1 to %d letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit", maxRuleName)
+	}
+	return ""
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func errorPath(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Path
+	}
+	return ""
+}

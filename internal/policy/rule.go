@@ -1,0 +1,150 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/ecluse/ecluse/internal/npm"
+)
+
+// The rule types a document may name in "type".
+const (
+	TypeMinAge                   = "MinAge"
+	TypeDenyInstallTimeExecution = "DenyInstallTimeExecution"
+	TypeAllowPackages            = "AllowPackages"
+	TypeDenyPackages             = "DenyPackages"
+	TypeDenyDeprecated           = "DenyDeprecated"
+)
+
+// The default precedence of each rule type; a rule's "precedence" overrides it. They
+// are spaced so that, out of the box, a denial of install scripts or deprecated versions
+// beats the age rule's admission, an AllowPackages exception beats both, and a
+// DenyPackages entry beats everything.
+const (
+	PrecedenceMinAge                   = 100
+	PrecedenceDenyDeprecated           = 150
+	PrecedenceDenyInstallTimeExecution = 200
+	PrecedenceAllowPackages            = 300
+	PrecedenceDenyPackages             = 400
+)
+
+// The modes a rule may run in.
+const (
+	ModeEnforce = "enforce"
+	ModeWarn    = "warn"
+)
+
+// kind is a rule type in compiled form.
+type kind uint8
+
+const (
+	kindMinAge kind = iota + 1
+	kindDenyScripts
+	kindAllowPackages
+	kindDenyPackages
+	kindDenyDeprecated
+)
+
+// typeInfo describes what a rule type accepts.
+type typeInfo struct {
+	name       string
+	kind       kind
+	precedence int
+	// field is the type's own field ("ageSeconds", "packages"), or "" for none.
+	field string
+	// allowOnly types never deny, so warn mode would have nothing to report.
+	allowOnly bool
+}
+
+var types = []typeInfo{
+	{TypeAllowPackages, kindAllowPackages, PrecedenceAllowPackages, "packages", true},
+	{TypeDenyDeprecated, kindDenyDeprecated, PrecedenceDenyDeprecated, "", false},
+	{TypeDenyInstallTimeExecution, kindDenyScripts, PrecedenceDenyInstallTimeExecution, "", false},
+	{TypeDenyPackages, kindDenyPackages, PrecedenceDenyPackages, "packages", false},
+	{TypeMinAge, kindMinAge, PrecedenceMinAge, "ageSeconds", true},
+}
+
+func lookupType(name string) (typeInfo, bool) {
+	for _, t := range types {
+		if t.name == name {
+			return t, true
+		}
+	}
+	return typeInfo{}, false
+}
+
+func typeNames() []string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = t.name
+	}
+	return names
+}
+
+// verdict is what one rule says about one version.
+type verdict uint8
+
+const (
+	abstain verdict = iota
+	allow
+	deny
+)
+
+// rule is one compiled rule of a Policy. Evaluating it does not allocate (see pattern
+// for the one exception).
+type rule struct {
+	name       string
+	typ        typeInfo
+	precedence int
+	warn       bool
+	// origin is "default", "patched" or "added", for the effective view.
+	origin string
+
+	// age is MinAge's window.
+	age time.Duration
+	// patterns is AllowPackages' or DenyPackages' list, in the order written.
+	patterns []pattern
+}
+
+// eval returns the rule's verdict on v and, for a package list, the index of the
+// pattern that matched (-1 otherwise).
+func (r *rule) eval(v *npm.VersionInfo, now time.Time, sv *versionCache) (verdict, int) {
+	switch r.typ.kind {
+	case kindMinAge:
+		if old, _ := r.oldEnough(v, now); old {
+			return allow, -1
+		}
+	case kindDenyScripts:
+		if len(v.InstallScripts) > 0 || v.HasInstallScript || v.Gypfile {
+			return deny, -1
+		}
+	case kindDenyDeprecated:
+		if v.Deprecated != "" {
+			return deny, -1
+		}
+	case kindAllowPackages, kindDenyPackages:
+		for i := range r.patterns {
+			p := &r.patterns[i]
+			if p.match(v, sv) && p.active(now) {
+				if r.typ.kind == kindAllowPackages {
+					return allow, i
+				}
+				return deny, i
+			}
+		}
+	}
+	return abstain, -1
+}
+
+// oldEnough is MinAge's arithmetic: whether v was published at least the window ago.
+// When it was not, at is the instant it will be, or zero when its publish time is
+// absent or later than now (such a version is never admitted by age).
+func (r *rule) oldEnough(v *npm.VersionInfo, now time.Time) (ok bool, at time.Time) {
+	if v.Published.IsZero() || v.Published.After(now) {
+		return false, time.Time{}
+	}
+	at = v.Published.Add(r.age)
+	if !now.Before(at) {
+		return true, time.Time{}
+	}
+	return false, at
+}

@@ -1,0 +1,221 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ecluse/ecluse/internal/gate"
+	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/redact"
+)
+
+// Gate is what the npm routes need from the use case.
+type Gate interface {
+	// Packument returns a filtered document; errors are the gate's typed errors.
+	Packument(ctx context.Context, q gate.Query) (*gate.Document, error)
+	// Tarball returns an artifact whose body verifies integrity as it streams.
+	Tarball(ctx context.Context, q gate.TarballQuery) (*gate.Artifact, error)
+	// Explain returns every version's decision.
+	Explain(ctx context.Context, name, version string, cred redact.Secret) (*gate.Explanation, error)
+}
+
+var _ Gate = (*gate.Gate)(nil)
+
+// Response headers that say what Écluse did.
+const (
+	headerSource  = "X-Ecluse-Source"
+	headerBlocked = "X-Ecluse-Blocked"
+	headerWarned  = "X-Ecluse-Warned"
+	headerCache   = "X-Ecluse-Cache"
+	headerWarning = "X-Ecluse-Warning"
+)
+
+// NPMHandlers returns the handlers for the npm read routes and the explain endpoint.
+// authToken is the edge token: a caller credential equal to it is Écluse's own and is
+// never passed through to the private upstream.
+func NPMHandlers(g Gate, authToken redact.Secret) (serve, explain HandlerFunc) {
+	h := &npmHandler{gate: g, edge: authToken}
+	return h.serve, h.explain
+}
+
+type npmHandler struct {
+	gate Gate
+	edge redact.Secret
+}
+
+// credential returns the caller's Authorization value to pass through, if any.
+func (h *npmHandler) credential(r *http.Request) redact.Secret {
+	v := r.Header.Get("Authorization")
+	if v == "" {
+		return redact.Secret{}
+	}
+	if h.edge.IsSet() {
+		if _, tok, ok := strings.Cut(v, " "); ok && h.edge.Equal(strings.TrimSpace(tok)) {
+			return redact.Secret{}
+		}
+		if _, err := authenticate(h.edge, r); err == nil {
+			return redact.Secret{} // Basic auth carrying the edge token
+		}
+	}
+	return redact.New(v)
+}
+
+func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request) error {
+	req, err := npm.ParseRequestPath(r.URL.EscapedPath())
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Cause: err}
+	}
+	switch req.Kind {
+	case npm.KindTarball:
+		setRoute(r, "tarball")
+		return h.tarball(w, r, req)
+	case npm.KindVersion:
+		setRoute(r, "version")
+	default:
+		setRoute(r, "packument")
+	}
+	doc, err := h.gate.Packument(r.Context(), gate.Query{
+		Name:        req.Name,
+		Version:     req.Version,
+		Abbreviated: req.Kind == npm.KindPackument && prefersAbbreviated(r.Header.Get("Accept")),
+		Credential:  h.credential(r),
+	})
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", doc.ContentType)
+	hd.Set("ETag", doc.ETag)
+	hd.Set("Vary", "Accept, Authorization")
+	hd.Set("Cache-Control", "private, max-age=0, must-revalidate")
+	hd.Set(headerSource, doc.Source)
+	hd.Set(headerBlocked, strconv.Itoa(doc.Blocked))
+	hd.Set(headerWarned, strconv.Itoa(doc.Warned))
+	hd.Set(headerCache, doc.Cache)
+	if doc.Warning != "" {
+		hd.Set(headerWarning, doc.Warning)
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), doc.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(doc.Body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(doc.Body)
+	}
+	return nil
+}
+
+func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Request) error {
+	art, err := h.gate.Tarball(r.Context(), gate.TarballQuery{Name: req.Name, Version: req.Version, Credential: h.credential(r)})
+	if err != nil {
+		return err
+	}
+	defer art.Body.Close()
+	hd := w.Header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set(headerSource, art.Source)
+	if art.Size >= 0 {
+		hd.Set("Content-Length", strconv.FormatInt(art.Size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if _, err := io.Copy(w, art.Body); err != nil {
+		// The status is sent; the only honest signal left is to cut the connection so
+		// the client cannot take a partial or mismatching artifact as complete.
+		logFrom(r).Warn("tarball stream aborted", "package", req.Name, "version", req.Version,
+			"integrity_mismatch", errors.Is(err, gate.ErrIntegrityMismatch), "error", err.Error())
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func (h *npmHandler) explain(w http.ResponseWriter, r *http.Request) error {
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), "/-/ecluse/explain")
+	req, err := npm.ParseRequestPath(rest)
+	if err != nil || req.Kind == npm.KindTarball {
+		msg := "expected /-/ecluse/explain/{name} or /-/ecluse/explain/{name}/{version}"
+		if err != nil {
+			msg = err.Error()
+		}
+		return &Error{Status: http.StatusBadRequest, Message: msg, Cause: err}
+	}
+	ex, err := h.gate.Explain(r.Context(), req.Name, req.Version, h.credential(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ex)
+	return nil
+}
+
+// prefersAbbreviated reports whether an Accept header ranks npm's abbreviated form at
+// least as high as plain JSON (npm sends it with q=1.0 and application/json with q=0.8).
+func prefersAbbreviated(accept string) bool {
+	abbr, plain := -1.0, -1.0
+	for _, part := range strings.Split(accept, ",") {
+		media, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(media)) {
+		case gate.ContentTypeAbbreviated:
+			abbr = max(abbr, q)
+		case "application/json", "*/*", "application/*":
+			plain = max(plain, q)
+		}
+	}
+	return abbr > 0 && abbr >= plain
+}
+
+// etagMatches implements If-None-Match's weak comparison over a list of tags.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// classify maps the gate's typed errors to statuses and public messages.
+func classify(err error) (int, string, bool) {
+	var (
+		bad    *gate.BadRequestError
+		nf     *gate.NotFoundError
+		denied *gate.DeniedError
+		upDen  *gate.UpstreamDeniedError
+		up     *gate.UpstreamError
+	)
+	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, bad.Message, true
+	case errors.As(err, &nf):
+		return http.StatusNotFound, nf.Message, true
+	case errors.As(err, &denied):
+		return http.StatusForbidden, denied.Message, true
+	case errors.As(err, &upDen):
+		return upDen.Status, upDen.Message, true
+	case errors.As(err, &up):
+		return http.StatusBadGateway, up.Message, true
+	case errors.Is(err, context.Canceled):
+		return 499, "request cancelled", true
+	}
+	return 0, "", false
+}
