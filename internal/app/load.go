@@ -38,7 +38,7 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 	if cfg.PublicUpstream != nil {
 		// Build the guard once so its own checks (allowlist entries, ranges) are reported
 		// with everything else, before anything starts.
-		if _, err := egress.New(egressOptions(cfg, nil)); err != nil {
+		if _, err := egress.New(egressOptions(cfg, slog.New(slog.DiscardHandler))); err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				problems = append(problems, config.Problem{Path: "egress", Message: strings.TrimPrefix(line, "egress: ")})
 			}
