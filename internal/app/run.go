@@ -41,7 +41,7 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 		Explain:        explain,
 	})
 	hs := front.HTTPServer(cfg.Addr())
-	ln, err := net.Listen("tcp", hs.Addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", hs.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", hs.Addr, err)
 	}

@@ -79,7 +79,7 @@ func New(opts Options) (*Guard, error) {
 		CheckRedirect: g.checkRedirect,
 	}
 	if len(internal) > 0 {
-		g.log.Warn("egress internal ranges admitted", slog.Any("ranges", internal))
+		g.log.Warn("egress internal ranges admitted", "ranges", internal)
 	}
 	return g, nil
 }

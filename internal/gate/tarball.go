@@ -184,7 +184,7 @@ type verifyingBody struct {
 
 func (b *verifyingBody) Read(p []byte) (int, error) {
 	if b.verified {
-		if b.hasHeld && b.result == io.EOF && len(p) > 0 {
+		if b.hasHeld && errors.Is(b.result, io.EOF) && len(p) > 0 {
 			p[0], b.hasHeld = b.held, false
 			return 1, io.EOF
 		}

@@ -204,12 +204,12 @@ func TestExplainRoute(t *testing.T) {
 
 func TestPrefersAbbreviated(t *testing.T) {
 	for accept, want := range map[string]bool{
-		"": false,
-		"application/json": false,
+		"":                                    false,
+		"application/json":                    false,
 		"application/vnd.npm.install-v1+json": true,
 		"application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*": true,
 		"application/json, application/vnd.npm.install-v1+json; q=0.5":             false,
-		"application/vnd.npm.install-v1+json; q=0":                                  false,
+		"application/vnd.npm.install-v1+json; q=0":                                 false,
 	} {
 		if got := prefersAbbreviated(accept); got != want {
 			t.Errorf("prefersAbbreviated(%q) = %v, want %v", accept, got, want)
