@@ -47,7 +47,9 @@ type memSource struct {
 }
 
 func (m *memSource) Origin() string { return m.origin }
-func (m *memSource) Base() *url.URL { return &url.URL{Scheme: "https", Host: m.origin + ".example.test", Path: "/"} }
+func (m *memSource) Base() *url.URL {
+	return &url.URL{Scheme: "https", Host: m.origin + ".example.test", Path: "/"}
+}
 func (m *memSource) Packument(_ context.Context, name string, _ redact.Secret) ([]byte, error) {
 	if b, ok := m.docs[name]; ok {
 		return b, nil
