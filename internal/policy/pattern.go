@@ -172,7 +172,7 @@ func compilePattern(e config.PackageEntry, allowExpiry bool) (pattern, error) {
 	if rng != "" {
 		c, err := semver.NewConstraint(rng)
 		if err != nil {
-			return pattern{}, fmt.Errorf("%w %q: version range %q: %v", errPattern, e.Pattern, rng, err)
+			return pattern{}, fmt.Errorf("%w %q: version range %q: %w", errPattern, e.Pattern, rng, err)
 		}
 		p.rng = newVersionRange(c)
 	}
@@ -206,7 +206,7 @@ func splitPattern(s string) (name, rng string, err error) {
 		}
 	}
 	if err := checkNamePattern(name); err != nil {
-		return "", "", fmt.Errorf("%w %q: %v", errPattern, s, err)
+		return "", "", fmt.Errorf("%w %q: %w", errPattern, s, err)
 	}
 	return name, rng, nil
 }
