@@ -220,6 +220,9 @@ func yarnrcText(registry string, o ClientOpts, root string) string {
 		"enableColors: false",
 		"enableHyperlinks: false",
 		"nodeLinker: node-modules",
+		// yarn's own quarantine (1 day by default) would hide versions just published to
+		// Verdaccio; the gate under test is Écluse's.
+		"npmMinimalAgeGate: 0",
 	}
 	switch {
 	case o.Token != "":

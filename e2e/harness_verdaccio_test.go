@@ -68,8 +68,10 @@ type Verdaccio struct {
 
 // startVerdaccio starts Verdaccio on a free 127.0.0.1 port with its storage in a temporary
 // directory and no uplinks, waits until it answers /-/ping, registers a user (Token), and
-// stops it when the test ends.
-func startVerdaccio(t testing.TB) *Verdaccio {
+// stops it when the test ends. Anyone may read every package, except those matching one of
+// restricted (Verdaccio package patterns such as "@corp/*"), which only an authenticated
+// user may read: an anonymous read of them is refused.
+func startVerdaccio(t testing.TB, restricted ...string) *Verdaccio {
 	t.Helper()
 	modules := toolsModules(t)
 	dir := t.TempDir()
@@ -89,6 +91,17 @@ func startVerdaccio(t testing.TB) *Verdaccio {
 		"__ECLUSE_STORAGE__", storage,
 		"__ECLUSE_LISTEN__", "127.0.0.1:"+strconv.Itoa(port),
 	).Replace(string(tmpl))
+	if len(restricted) > 0 {
+		// Verdaccio applies the first pattern that matches, so these go before the template's.
+		var rules strings.Builder
+		for _, pattern := range restricted {
+			fmt.Fprintf(&rules, "  %s:\n    access: $authenticated\n    publish: $authenticated\n    unpublish: $authenticated\n", strconv.Quote(pattern))
+		}
+		if !strings.Contains(conf, "\npackages:\n") {
+			t.Fatal("the Verdaccio config template has no packages: section to restrict")
+		}
+		conf = strings.Replace(conf, "\npackages:\n", "\npackages:\n"+rules.String(), 1)
+	}
 	confPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -87,7 +88,74 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(status)
 		return
 	}
+	if status == http.StatusForbidden && writeWithReasonPhrase(w, r, status, public) {
+		return
+	}
 	writeJSON(w, status, errorBody{Error: public})
+}
+
+// writeWithReasonPhrase writes an error response whose HTTP reason phrase carries the
+// message, on HTTP/1.x only. pnpm and yarn print the reason phrase of a failed tarball
+// fetch but not its body, so a denial would otherwise reach their users as a bare
+// "403 Forbidden". npm still reads the JSON body. It reports false, having written
+// nothing, when the connection cannot be taken over (HTTP/2, or a test recorder).
+func writeWithReasonPhrase(w http.ResponseWriter, r *http.Request, status int, msg string) bool {
+	if r.ProtoMajor != 1 {
+		return false
+	}
+	body, err := json.Marshal(errorBody{Error: msg})
+	if err != nil {
+		return false
+	}
+	body = append(body, '\n')
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	var head strings.Builder
+	fmt.Fprintf(&head, "HTTP/1.1 %d %s\r\n", status, reasonPhrase(msg))
+	for _, k := range []string{"X-Request-Id", "X-Ecluse-Source"} {
+		if v := w.Header().Get(k); v != "" {
+			fmt.Fprintf(&head, "%s: %s\r\n", k, v)
+		}
+	}
+	fmt.Fprintf(&head, "Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
+	_, _ = buf.WriteString(head.String())
+	_, _ = buf.Write(body)
+	_ = buf.Flush()
+	if rec, ok := w.(*recorder); ok {
+		rec.status, rec.bytes = status, int64(len(body))
+	}
+	return true
+}
+
+// reasonPhrase makes msg safe for a status line: printable ASCII only (common accented
+// letters lose their accent), no line breaks, bounded length.
+func reasonPhrase(msg string) string {
+	const maxLen = 512
+	var b strings.Builder
+	for _, c := range msg {
+		if b.Len() >= maxLen {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case c >= 0x20 && c < 0x7f:
+			b.WriteRune(c)
+		case strings.ContainsRune("ÉÈÊË", c):
+			b.WriteByte('E')
+		case strings.ContainsRune("éèêë", c):
+			b.WriteByte('e')
+		case strings.ContainsRune("àâä", c):
+			b.WriteByte('a')
+		case c == '\n' || c == '\r' || c == '\t':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // logFrom returns the request's logger.

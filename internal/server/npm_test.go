@@ -216,3 +216,31 @@ func TestPrefersAbbreviated(t *testing.T) {
 		}
 	}
 }
+
+// TestDenialInReasonPhrase checks that a 403 denial carries its message in the status
+// line (what pnpm and yarn print) as well as in the JSON body (what npm prints).
+func TestDenialInReasonPhrase(t *testing.T) {
+	g := &fakeGate{err: &gate.DeniedError{Message: "x@1.0.0 was published 2 days ago;\r\nrule min-age"}}
+	s := npmServer(t, g, "")
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/x/-/x-1.0.0.tgz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	want := "403 x@1.0.0 was published 2 days ago;  rule min-age. Ask #deps."
+	if resp.Status != want {
+		t.Errorf("status line = %q, want %q", resp.Status, want)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), `"error":"x@1.0.0 was published 2 days ago;\r\nrule min-age. Ask #deps."`) {
+		t.Errorf("body = %s", b)
+	}
+	if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("headers = %v", resp.Header)
+	}
+	if got := reasonPhrase("Écluse refusé\x00"); got != "Ecluse refuse?" {
+		t.Errorf("reasonPhrase = %q", got)
+	}
+}
