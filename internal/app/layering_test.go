@@ -1,0 +1,67 @@
+package app
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayering guards the architecture: imports point down the layer list and never up,
+// and the pure packages stay free of I/O.
+func TestLayering(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "github.com/ecluse/ecluse/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/ecluse/ecluse/"
+	// allowed lists, per package, the module packages it may import.
+	allowed := map[string][]string{
+		"internal/redact":   {},
+		"internal/config":   {"internal/redact"},
+		"internal/npm":      {},
+		"internal/policy":   {"internal/npm", "internal/config"},
+		"internal/egress":   {},
+		"internal/upstream": {"internal/egress", "internal/redact"},
+		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact"},
+		"internal/observe":  {},
+		"internal/server":   {"internal/gate", "internal/npm", "internal/redact", "internal/observe"},
+	}
+	forbiddenStd := map[string][]string{
+		"internal/npm":    {"net/http", "os", "log/slog"},
+		"internal/policy": {"net/http", "os", "log/slog"},
+		"internal/config": {"net/http"},
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		rel := strings.TrimPrefix(pkg, mod)
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasSuffix(imp, "/internal/app") && rel != "cmd/ecluse" {
+				t.Errorf("%s imports the composition root; only cmd/ecluse may", rel)
+			}
+			for _, bad := range forbiddenStd[rel] {
+				if imp == bad {
+					t.Errorf("%s imports %s; it must stay pure", rel, bad)
+				}
+			}
+			if imp == "testing" {
+				t.Errorf("%s imports testing outside its tests", rel)
+			}
+			ok, listed := allowed[rel]
+			if !listed || !strings.HasPrefix(imp, mod) {
+				continue
+			}
+			if !contains(ok, strings.TrimPrefix(imp, mod)) {
+				t.Errorf("%s imports %s, which is not below it", rel, strings.TrimPrefix(imp, mod))
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
