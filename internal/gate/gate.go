@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -97,6 +98,8 @@ type Gate struct {
 	docs     *lru // parsed upstream documents
 	rendered *lru // served bytes
 	flight   singleflight.Group
+	// tarballPrefix is computed once: rewriting runs for every served version.
+	tarballPrefix string
 }
 
 // New builds a Gate.
@@ -114,10 +117,11 @@ func New(opts Options) *Gate {
 		opts.Logger = slog.Default()
 	}
 	return &Gate{
-		opts:     opts,
-		log:      opts.Logger,
-		docs:     newLRU(opts.CacheMaxBytes / 2),
-		rendered: newLRU(opts.CacheMaxBytes / 2),
+		opts:          opts,
+		log:           opts.Logger,
+		docs:          newLRU(opts.CacheMaxBytes / 2),
+		rendered:      newLRU(opts.CacheMaxBytes / 2),
+		tarballPrefix: tarballPrefixOf(opts.PublicURL),
 	}
 }
 
@@ -143,18 +147,14 @@ func (g *Gate) credentialKey(cred redact.Secret) string {
 
 // tarballURL is where a client fetches a served version's tarball: back through Écluse.
 func (g *Gate) tarballURL(name, version string) string {
-	p := npm.TarballPath(name, version)
-	if g.opts.PublicURL == nil {
-		return p
+	return g.tarballPrefix + npm.TarballPath(name, version)
+}
+
+// tarballPrefixOf is the part of every rewritten tarball URL before the package path:
+// the external base URL without its trailing slash, or "" for root-relative URLs.
+func tarballPrefixOf(u *url.URL) string {
+	if u == nil {
+		return ""
 	}
-	u := *g.opts.PublicURL
-	base := u.EscapedPath()
-	if len(base) > 0 && base[len(base)-1] == '/' {
-		base = base[:len(base)-1]
-	}
-	full, err := url.Parse(u.Scheme + "://" + u.Host + base + p)
-	if err != nil {
-		return p
-	}
-	return full.String()
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
 }

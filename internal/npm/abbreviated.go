@@ -12,8 +12,8 @@ import (
 // the same behind the gate as without it.
 
 // corgiField reports whether a manifest member is kept in the abbreviated form.
-func corgiField(name []byte) bool {
-	switch string(name) {
+func corgiField(name string) bool {
+	switch name {
 	case "name", "version", "deprecated",
 		"dependencies", "optionalDependencies", "devDependencies", "peerDependencies",
 		"peerDependenciesMeta", "bundleDependencies", "bundledDependencies", "acceptDependencies",
@@ -30,9 +30,10 @@ func corgiField(name []byte) bool {
 // kept version reduced to the abbreviated fields with dist.tarball rewritten.
 //
 // hasInstallScript is set to true on a version that declares a preinstall, install
-// or postinstall script, or a gypfile, even when the manifest lacked the flag: the
-// public registry derives the flag the same way, and clients use it to decide
-// whether to run (or ask before running) install-time code.
+// or postinstall script, even when the manifest lacked the flag or said false: the
+// public registry derives the flag from the scripts in the same way, and clients read
+// it to learn that a version runs code at install time. A gypfile counts too, since
+// npm builds it with node-gyp when the package is installed.
 //
 // keep and tarballURL mean what they mean for Render.
 func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *Version) string) ([]byte, error) {
@@ -46,7 +47,7 @@ func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *
 	if err != nil {
 		return nil, err
 	}
-	if mod := p.modified(keep); mod != nil {
+	if mod := p.modified(keep); mod != "" {
 		out = append(out, `,"modified":`...)
 		out = append(out, mod...)
 	}
@@ -56,7 +57,6 @@ func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *
 	}
 	out = append(out, `,"versions":{`...)
 	n := 0
-	var scratch []byte
 	for i := range p.Versions {
 		if !keep(i) {
 			continue
@@ -70,7 +70,7 @@ func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *
 			return nil, err
 		}
 		out = append(out, ':')
-		if out, err = appendCorgi(out, v, tarballURL, &scratch); err != nil {
+		if out, err = appendCorgi(out, v, tarballURL); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +92,7 @@ func (p *Packument) abbreviatedBound(keep func(int) bool, tarballURL func(*Versi
 }
 
 // appendCorgi appends v's abbreviated manifest: the kept members in manifest order.
-func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string, scratch *[]byte) ([]byte, error) {
+func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string) ([]byte, error) {
 	raw := v.Raw
 	needsFlag := len(v.Info.InstallScripts) > 0 || v.Info.Gypfile
 	sawFlag := false
@@ -106,7 +106,7 @@ func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string, scrat
 		}
 		ve, _ := skipValue(raw, vs)
 		it.done(ve)
-		name := keyText(kq, scratch)
+		name := key(kq)
 		if !corgiField(name) {
 			continue
 		}
@@ -117,14 +117,14 @@ func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string, scrat
 		out = append(out, kq...)
 		out = append(out, ':')
 		switch {
-		case string(name) == "hasInstallScript":
+		case name == "hasInstallScript":
 			sawFlag = true
 			if needsFlag {
 				out = append(out, "true"...)
 			} else {
 				out = append(out, raw[vs:ve]...)
 			}
-		case string(name) == "dist" && v.tarEnd > vs && v.tarEnd <= ve && tarballURL != nil:
+		case name == "dist" && v.tarEnd > vs && v.tarEnd <= ve && tarballURL != nil:
 			u := tarballURL(v)
 			if u == "" {
 				out = append(out, raw[vs:ve]...)
@@ -151,13 +151,13 @@ func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string, scrat
 
 // modified returns the JSON string for the abbreviated form's "modified": time.modified
 // when the document has it, else the time entry of the most recently published kept
-// version, else nil.
-func (p *Packument) modified(keep func(int) bool) []byte {
+// version, else "" (the member is then left out).
+func (p *Packument) modified(keep func(int) bool) string {
 	var latest *timeEntry
 	for i := range p.times {
 		e := &p.times[i]
 		if e.ver < 0 {
-			if e.key == "modified" && len(e.val) > 0 && e.val[0] == '"' {
+			if len(e.val) > 0 && e.val[0] == '"' && key(e.keyRaw) == "modified" {
 				return e.val
 			}
 			continue
@@ -174,7 +174,7 @@ func (p *Packument) modified(keep func(int) bool) []byte {
 		}
 	}
 	if latest == nil {
-		return nil
+		return ""
 	}
 	return latest.val
 }

@@ -10,17 +10,19 @@ import (
 // version they cannot have. The rules, applied to each tag in document order:
 //
 //   - A tag pointing at a served version is kept as it is.
-//   - A tag pointing at a version that exists but is withheld moves to the highest
-//     served version that is not above the tag's original target (semver order). For
-//     "latest" only stable versions (no prerelease part) are candidates, so a
-//     withheld release never promotes a beta to latest. With no candidate the tag is
-//     dropped; npm then falls back to the highest version that matches "*".
-//   - A tag pointing at a version the document never had, or at a string that is not
-//     a version, is dropped.
+//   - "latest" pointing at a withheld version moves to the highest served stable
+//     version (no prerelease part), so a withheld release never promotes a beta to
+//     latest. With no stable version served it is dropped; npm then falls back to
+//     the highest version that matches "*".
+//   - Any other tag pointing at a withheld version moves to the highest served version
+//     that is not above its original target, prerelease or not, and is dropped when
+//     there is none. Moving only downwards keeps a "next" or "beta" tag from jumping
+//     to a newer line than the one it named.
+//   - A tag pointing at a version the document never had is dropped, and so is a
+//     tag other than latest whose withheld target is not a version semver can order.
 //
-// Moving only downwards keeps a tag on the release line its maintainer chose: a
-// withheld 2.0.0 tagged latest falls back to 1.9.x, never up to a 3.0.0 someone had
-// tagged "next". Versions whose keys do not parse as semver are never candidates.
+// Ordering is semver's. Versions whose keys do not parse as semver (the historic
+// "1.0.0beta") are never candidates.
 
 // latestTag is the tag npm installs when no version is given.
 const latestTag = "latest"
@@ -42,7 +44,7 @@ func (p *Packument) repairTags(keep func(int) bool) []DistTag {
 	var cands []semverCandidate
 	parsed := false
 	for _, t := range p.DistTags {
-		i, known := p.index[t.Version]
+		i, known := p.lookup(t.Version)
 		if known && keep(i) {
 			out = append(out, t)
 			continue
@@ -50,9 +52,11 @@ func (p *Packument) repairTags(keep func(int) bool) []DistTag {
 		if !known && !p.removed[t.Version] {
 			continue // never existed
 		}
-		target := parseSemver(t.Version)
-		if target == nil {
-			continue
+		var target *semver.Version
+		if t.Name != latestTag {
+			if target = parseSemver(t.Version); target == nil {
+				continue // nothing to compare candidates with
+			}
 		}
 		if !parsed {
 			cands, parsed = p.servedSemvers(keep), true
@@ -79,9 +83,9 @@ func (p *Packument) servedSemvers(keep func(int) bool) []semverCandidate {
 	return out
 }
 
-// highestAtMost returns the index of the highest candidate not above target, only
-// among stable versions when stableOnly is set, or -1. Equal versions (differing only
-// in build metadata) keep the first one found.
+// highestAtMost returns the index of the highest candidate not above target (no bound
+// when target is nil), only among stable versions when stableOnly is set, or -1. Equal
+// versions (differing only in build metadata) keep the first one found.
 func highestAtMost(cands []semverCandidate, target *semver.Version, stableOnly bool) int {
 	best := -1
 	var bestV *semver.Version
@@ -89,7 +93,7 @@ func highestAtMost(cands []semverCandidate, target *semver.Version, stableOnly b
 		if stableOnly && c.v.Prerelease() != "" {
 			continue
 		}
-		if c.v.Compare(target) > 0 {
+		if target != nil && c.v.Compare(target) > 0 {
 			continue
 		}
 		if bestV == nil || c.v.Compare(bestV) > 0 {

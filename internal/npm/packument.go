@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -35,9 +37,9 @@ type Version struct {
 	// Key is the version string as written in "versions". When the manifest has a
 	// "version" field, ParsePackument has checked it is equal.
 	Key string
-	// Raw is the manifest exactly as served: a JSON object, usually a sub-slice of the
-	// document buffer. Never modify it.
-	Raw []byte
+	// Raw is the manifest exactly as served: a JSON object, a substring of the
+	// document.
+	Raw string
 	// Info is what the policy engine decides on, extracted from Raw and from the
 	// document's "time" map.
 	Info VersionInfo
@@ -45,17 +47,16 @@ type Version struct {
 	// string.
 	Tarball string
 
-	// keyRaw is Key as written, quotes included, for re-emitting it unchanged.
-	keyRaw []byte
 	// tarStart and tarEnd delimit dist.tarball's value inside Raw; tarEnd is 0 when
 	// the manifest has no dist.tarball.
 	tarStart, tarEnd int
 }
 
-// Packument is a parsed package document. It keeps every byte it does not interpret
-// and refers into the buffer given to ParsePackument, which must not be modified
-// afterwards. A Packument is never changed by its methods, so one value may be
-// rendered by many goroutines at once.
+// Packument is a parsed package document. It holds one copy of the document as a
+// string, and everything it hands out (Raw manifests, the strings in Info, Tarball) is
+// a substring of it, so a cached Packument costs little more than the document itself.
+// A Packument is never changed by its methods, so one value may be rendered by many
+// goroutines at once; callers must not change its exported fields either.
 type Packument struct {
 	// Name is the package name, equal to the name it was parsed for.
 	Name string
@@ -70,8 +71,9 @@ type Packument struct {
 	members []member
 	// times are the entries of "time" in document order.
 	times []timeEntry
-	// index maps a version key to its position in Versions.
-	index map[string]int
+	// order holds the indexes of Versions sorted by Key, for lookups by key. (A map
+	// would cost ten times the memory per version.)
+	order []int32
 	// removed holds versions that existed upstream but were left out when this value
 	// was built (see Union); dist-tags pointing at them are moved, not dropped.
 	removed map[string]bool
@@ -90,16 +92,15 @@ const (
 // member is one top-level member of the document.
 type member struct {
 	key    string // escapes resolved
-	keyRaw []byte // as written, with quotes
-	val    []byte // as written; unused for the kinds that are re-rendered
+	keyRaw string // as written, with quotes
+	val    string // as written; unused for the kinds that are re-rendered
 	kind   memberKind
 }
 
 // timeEntry is one member of "time".
 type timeEntry struct {
-	key    string
-	keyRaw []byte
-	val    []byte
+	keyRaw string // as written, with quotes; key(keyRaw) is the text
+	val    string
 	// ver is the index in Versions of the version this entry dates, or -1 when the
 	// key is not one of the document's versions ("created", "modified", or a version
 	// that was unpublished).
@@ -108,10 +109,32 @@ type timeEntry struct {
 
 // Find returns the version whose key is exactly version, or nil.
 func (p *Packument) Find(version string) *Version {
-	if i, ok := p.index[version]; ok {
+	if i, ok := p.lookup(version); ok {
 		return &p.Versions[i]
 	}
 	return nil
+}
+
+// lookup returns the index in Versions of the version keyed k.
+func (p *Packument) lookup(k string) (int, bool) {
+	j, ok := slices.BinarySearchFunc(p.order, k, func(i int32, k string) int {
+		return strings.Compare(p.Versions[i].Key, k)
+	})
+	if !ok {
+		return 0, false
+	}
+	return int(p.order[j]), true
+}
+
+// sortOrder builds order from Versions, whose keys must be distinct.
+func (p *Packument) sortOrder() {
+	p.order = make([]int32, len(p.Versions))
+	for i := range p.order {
+		p.order[i] = int32(i)
+	}
+	slices.SortFunc(p.order, func(a, b int32) int {
+		return strings.Compare(p.Versions[a].Key, p.Versions[b].Key)
+	})
 }
 
 // ParsePackument checks an upstream package document and indexes it without decoding
@@ -121,7 +144,7 @@ func (p *Packument) Find(version string) *Version {
 // wantName, or whose "versions" is not an object of objects, "time" or "dist-tags" not
 // objects, or a manifest whose "version" differs from its key.
 //
-// The returned Packument refers into raw; the caller gives up the right to modify it.
+// The Packument keeps its own copy of the document; raw is not retained.
 func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error) {
 	if lim.MaxBytes > 0 && int64(len(raw)) > lim.MaxBytes {
 		return nil, docError(ErrTooLarge, fmt.Sprintf("it is larger than %d bytes", lim.MaxBytes))
@@ -129,11 +152,12 @@ func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error)
 	if !jsontext.Value(raw).IsValid() {
 		return nil, syntaxError(raw)
 	}
-	open := skipSpace(raw, 0)
-	if open >= len(raw) || raw[open] != '{' {
+	doc := string(raw)
+	open := skipSpace(doc, 0)
+	if open >= len(doc) || doc[open] != '{' {
 		return nil, docError(ErrMalformed, "it is not a JSON object")
 	}
-	ps := parser{b: raw, lim: lim, p: &Packument{}}
+	ps := parser{b: doc, lim: lim, p: &Packument{}}
 	if err := ps.document(open, wantName); err != nil {
 		return nil, err
 	}
@@ -155,15 +179,16 @@ func syntaxError(raw []byte) error {
 			Err:    fmt.Errorf("%w: %w", ErrMalformed, err),
 		}
 	}
-	return &DocumentError{Reason: "it is not valid JSON", Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+	if err == nil {
+		return docError(ErrMalformed, "it is not valid JSON")
+	}
+	return &DocumentError{Reason: "it is not valid JSON", Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
 }
 
 type parser struct {
-	b   []byte
+	b   string
 	lim Limits
 	p   *Packument
-	// scratch holds unescaped keys that contained a backslash.
-	scratch []byte
 }
 
 func (ps *parser) checkDepth(d int) error {
@@ -173,8 +198,11 @@ func (ps *parser) checkDepth(d int) error {
 	return nil
 }
 
-// key returns a member key's text; see keyText.
-func (ps *parser) key(quoted []byte) []byte { return keyText(quoted, &ps.scratch) }
+// key returns a member key's text, escapes resolved.
+func key(quoted string) string {
+	k, _ := unquote(quoted)
+	return k
+}
 
 func (ps *parser) document(open int, wantName string) error {
 	b, p := ps.b, ps.p
@@ -194,7 +222,8 @@ func (ps *parser) document(open int, wantName string) error {
 		m := member{keyRaw: kq}
 		var ve int
 		var err error
-		switch k := ps.key(kq); string(k) {
+		m.key = key(kq)
+		switch m.key {
 		case "versions":
 			m.kind = memberVersions
 			ve, err = ps.versions(vs)
@@ -209,7 +238,7 @@ func (ps *parser) document(open int, wantName string) error {
 			var d int
 			ve, d = skipValue(b, vs)
 			err = ps.checkDepth(1 + d)
-			name, isString := stringValue(b[vs:ve])
+			name, isString := unquote(b[vs:ve])
 			switch {
 			case err != nil:
 			case !isString:
@@ -226,7 +255,6 @@ func (ps *parser) document(open int, wantName string) error {
 		if err != nil {
 			return err
 		}
-		m.key = string(ps.key(kq))
 		m.val = b[vs:ve]
 		it.done(ve)
 		p.members = append(p.members, m)
@@ -254,26 +282,23 @@ func (ps *parser) versions(open int) (int, error) {
 			break
 		}
 		if b[vs] != '{' {
-			key, _ := stringValue(kq)
-			return 0, docError(ErrMalformed, fmt.Sprintf("its version %s is not an object", quoteShort(key)))
+			return 0, docError(ErrMalformed, fmt.Sprintf("its version %s is not an object", quoteShort(key(kq))))
 		}
 		if ps.lim.MaxVersions > 0 && len(p.Versions) >= ps.lim.MaxVersions {
 			return 0, docError(ErrTooManyVersions, fmt.Sprintf("it has more than %d versions", ps.lim.MaxVersions))
 		}
-		key, _ := stringValue(kq)
-		p.Versions = append(p.Versions, Version{Key: key, keyRaw: kq})
+		p.Versions = append(p.Versions, Version{Key: key(kq)})
 		v := &p.Versions[len(p.Versions)-1]
 		end, err := ps.manifest(v, vs)
 		if err != nil {
 			return 0, err
 		}
-		v.Raw = b[vs:end:end]
+		v.Raw = b[vs:end]
 		it.done(end)
 	}
-	p.index = make(map[string]int, len(p.Versions))
-	for i := range p.Versions {
-		p.index[p.Versions[i].Key] = i
-	}
+	// Appending left up to half the array unused; a cached document should not pin it.
+	p.Versions = slices.Clone(p.Versions)
+	p.sortOrder()
 	return it.end(), nil
 }
 
@@ -281,6 +306,9 @@ func (ps *parser) versions(open int) (int, error) {
 // dist.tarball span. It returns the index just past the manifest.
 func (ps *parser) manifest(v *Version, open int) (int, error) {
 	b := ps.b
+	if err := ps.checkDepth(3); err != nil {
+		return 0, err
+	}
 	v.Info.Name = ps.p.Name
 	v.Info.Version = v.Key
 	var scripts scriptSet
@@ -296,12 +324,11 @@ func (ps *parser) manifest(v *Version, open int) (int, error) {
 		}
 		it.done(ve)
 		val := b[vs:ve]
-		switch string(ps.key(kq)) {
+		switch key(kq) {
 		case "version":
-			if !stringEquals(val, v.Key) {
-				got, isString := stringValue(val)
+			if got, isString := unquote(val); got != v.Key || !isString {
 				if !isString {
-					got = string(val)
+					got = val
 				}
 				return 0, docError(ErrMalformed, fmt.Sprintf("its version %s says it is version %s", quoteShort(v.Key), quoteShort(got)))
 			}
@@ -318,10 +345,10 @@ func (ps *parser) manifest(v *Version, open int) (int, error) {
 		case "gypfile":
 			v.Info.Gypfile = truthy(val)
 		case "deprecated":
-			if s, ok := stringValue(val); ok {
+			if s, ok := unquote(val); ok {
 				v.Info.Deprecated = s
 			} else if truthy(val) {
-				v.Info.Deprecated = string(val)
+				v.Info.Deprecated = val
 			}
 		}
 	}
@@ -341,13 +368,13 @@ func (ps *parser) dist(v *Version, manifest, open int) {
 		ve, _ := skipValue(b, vs)
 		it.done(ve)
 		val := b[vs:ve]
-		switch string(ps.key(kq)) {
+		switch key(kq) {
 		case "integrity":
-			v.Info.Integrity, _ = stringValue(val)
+			v.Info.Integrity, _ = unquote(val)
 		case "shasum":
-			v.Info.Shasum, _ = stringValue(val)
+			v.Info.Shasum, _ = unquote(val)
 		case "tarball":
-			v.Tarball, _ = stringValue(val)
+			v.Tarball, _ = unquote(val)
 			v.tarStart, v.tarEnd = vs-manifest, ve-manifest
 		}
 	}
@@ -378,7 +405,7 @@ func (ps *parser) scripts(open int) scriptSet {
 		if !truthy(b[vs:ve]) {
 			continue
 		}
-		switch string(ps.key(kq)) {
+		switch key(kq) {
 		case "preinstall":
 			s |= scriptPreinstall
 		case "install":
@@ -413,6 +440,9 @@ func (ps *parser) time(open int) (int, error) {
 	if b[open] != '{' {
 		return 0, docError(ErrMalformed, "its time field is not an object")
 	}
+	if err := ps.checkDepth(2); err != nil {
+		return 0, err
+	}
 	it := newObjectIter(b, open)
 	for {
 		kq, vs, ok := it.next()
@@ -424,9 +454,9 @@ func (ps *parser) time(open int) (int, error) {
 			return 0, err
 		}
 		it.done(ve)
-		key, _ := stringValue(kq)
-		p.times = append(p.times, timeEntry{key: key, keyRaw: kq, val: b[vs:ve], ver: -1})
+		p.times = append(p.times, timeEntry{keyRaw: kq, val: b[vs:ve], ver: -1})
 	}
+	p.times = slices.Clone(p.times)
 	return it.end(), nil
 }
 
@@ -435,7 +465,7 @@ func (ps *parser) linkTimes() {
 	p := ps.p
 	for i := range p.times {
 		e := &p.times[i]
-		vi, ok := p.index[e.key]
+		vi, ok := p.lookup(key(e.keyRaw))
 		if !ok {
 			continue
 		}
@@ -446,8 +476,8 @@ func (ps *parser) linkTimes() {
 
 // parseTime reads an RFC 3339 timestamp (fractional seconds allowed) from a JSON
 // string value. Anything else gives the zero time.
-func parseTime(val []byte) time.Time {
-	s, ok := stringValue(val)
+func parseTime(val string) time.Time {
+	s, ok := unquote(val)
 	if !ok {
 		return time.Time{}
 	}
@@ -465,6 +495,9 @@ func (ps *parser) distTags(open int) (int, error) {
 	if b[open] != '{' {
 		return 0, docError(ErrMalformed, "its dist-tags field is not an object")
 	}
+	if err := ps.checkDepth(2); err != nil {
+		return 0, err
+	}
 	it := newObjectIter(b, open)
 	for {
 		kq, vs, ok := it.next()
@@ -476,26 +509,11 @@ func (ps *parser) distTags(open int) (int, error) {
 			return 0, err
 		}
 		it.done(ve)
-		tag, _ := stringValue(kq)
-		if v, ok := stringValue(b[vs:ve]); ok {
-			p.DistTags = append(p.DistTags, DistTag{Name: tag, Version: v})
+		if v, ok := unquote(b[vs:ve]); ok {
+			p.DistTags = append(p.DistTags, DistTag{Name: key(kq), Version: v})
 		}
 	}
 	return it.end(), nil
-}
-
-// stringEquals reports whether the JSON value v is a string equal to s, without
-// allocating in the common case of no escapes.
-func stringEquals(v []byte, s string) bool {
-	if len(v) < 2 || v[0] != '"' {
-		return false
-	}
-	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner) == s
-	}
-	got, ok := stringValue(v)
-	return ok && got == s
 }
 
 // quoteShort quotes s for an error message, cut to a readable length.

@@ -75,12 +75,12 @@ func (p *Packument) Render(keep func(i int) bool, tarballURL func(v *Version) st
 func (p *Packument) RenderVersion(ref string, keep func(i int) bool, tarballURL func(v *Version) string) ([]byte, error) {
 	keep = orAll(keep)
 	idx := -1
-	if i, ok := p.index[ref]; ok && keep(i) {
+	if i, ok := p.lookup(ref); ok && keep(i) {
 		idx = i
 	} else {
 		for _, t := range p.repairTags(keep) {
 			if t.Name == ref {
-				idx = p.index[t.Version]
+				idx, _ = p.lookup(t.Version)
 				break
 			}
 		}
@@ -134,9 +134,6 @@ func appendManifest(out []byte, v *Version, tarballURL func(*Version) string) ([
 }
 
 func appendVersionKey(out []byte, v *Version) ([]byte, error) {
-	if v.keyRaw != nil {
-		return append(out, v.keyRaw...), nil
-	}
 	return jsontext.AppendQuote(out, v.Key)
 }
 
@@ -210,7 +207,7 @@ func (p *Packument) fullSize(keep func(int) bool, tarballURL func(*Version) stri
 			continue
 		}
 		v := &p.Versions[i]
-		n += len(v.keyRaw) + len(v.Raw) + 2
+		n += len(v.Key) + len(v.Raw) + 4
 		if tarballURL == nil || v.tarEnd == 0 {
 			continue
 		}

@@ -1,13 +1,15 @@
 package npm
 
 import (
-	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// This file holds a tiny JSON walker for text that jsontext has already validated.
+// This file holds a tiny JSON walker for text that jsontext has already validated. It
+// works on strings so that what it finds (keys, string values, whole manifests) can be
+// handed out as substrings of the one document string, without copying.
 // Validation is the expensive, careful step; once it has passed, finding where a value
 // starts and ends only needs the structural bytes and the string boundaries, which is
 // much cheaper than decoding. The walker never allocates and never recurses. It stays
@@ -16,7 +18,7 @@ import (
 
 // skipSpace returns the index of the first byte at or after i that is not JSON
 // whitespace.
-func skipSpace(b []byte, i int) int {
+func skipSpace(b string, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -29,10 +31,10 @@ func skipSpace(b []byte, i int) int {
 }
 
 // stringEnd returns the index just past the string that opens at b[i] (a quote).
-func stringEnd(b []byte, i int) int {
+func stringEnd(b string, i int) int {
 	i++
 	for {
-		j := bytes.IndexByte(b[i:], '"')
+		j := strings.IndexByte(b[i:], '"')
 		if j < 0 {
 			return len(b)
 		}
@@ -51,7 +53,7 @@ func stringEnd(b []byte, i int) int {
 
 // skipValue returns the index just past the value that starts at b[i], and how deeply
 // it nests: 0 for a string, number or literal, 1 for a flat object or array, and so on.
-func skipValue(b []byte, i int) (end, depth int) {
+func skipValue(b string, i int) (end, depth int) {
 	if i >= len(b) {
 		return i, 0
 	}
@@ -72,7 +74,7 @@ func skipValue(b []byte, i int) (end, depth int) {
 }
 
 // skipNested is skipValue for an object or array.
-func skipNested(b []byte, i int) (end, depth int) {
+func skipNested(b string, i int) (end, depth int) {
 	level := 0
 	for i < len(b) {
 		switch b[i] {
@@ -99,15 +101,15 @@ func skipNested(b []byte, i int) (end, depth int) {
 // object's opening brace; after each next, the caller must report where the member's
 // value ended with done (usually from skipValue, or from its own walk of the value).
 type objectIter struct {
-	b []byte
+	b string
 	i int
 }
 
-func newObjectIter(b []byte, open int) objectIter { return objectIter{b: b, i: open + 1} }
+func newObjectIter(b string, open int) objectIter { return objectIter{b: b, i: open + 1} }
 
 // next returns the next member's key (with its quotes, as written) and the index
 // where its value starts. ok is false at the closing brace.
-func (it *objectIter) next() (key []byte, valueStart int, ok bool) {
+func (it *objectIter) next() (key string, valueStart int, ok bool) {
 	b := it.b
 	i := skipSpace(b, it.i)
 	if i < len(b) && b[i] == ',' {
@@ -115,7 +117,7 @@ func (it *objectIter) next() (key []byte, valueStart int, ok bool) {
 	}
 	if i >= len(b) || b[i] != '"' {
 		it.i = i
-		return nil, 0, false
+		return "", 0, false
 	}
 	ke := stringEnd(b, i)
 	key = b[i:ke]
@@ -133,35 +135,16 @@ func (it *objectIter) done(valueEnd int) { it.i = valueEnd }
 // returned false.
 func (it *objectIter) end() int { return min(it.i+1, len(it.b)) }
 
-// keyText returns a quoted key's text with escapes resolved. Keys without a backslash,
-// which is nearly all of them, come back as a sub-slice of the input; the others are
-// unescaped into *scratch, which grows as needed. Either way the result is only valid
-// until the next call with the same scratch.
-func keyText(quoted []byte, scratch *[]byte) []byte {
-	if len(quoted) < 2 {
-		return nil
-	}
-	inner := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return inner
-	}
-	out, err := jsontext.AppendUnquote((*scratch)[:0], quoted)
-	if err != nil {
-		return nil
-	}
-	*scratch = out
-	return out
-}
-
-// stringValue returns the text of a JSON string value, escapes resolved. ok is false
-// when v is not a string.
-func stringValue(v []byte) (s string, ok bool) {
+// unquote returns the text of a JSON string (quotes included in v), escapes resolved.
+// Strings without a backslash, which is nearly all of them, come back as a substring
+// of v; only the others are copied. ok is false when v is not a string.
+func unquote(v string) (s string, ok bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
 	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner), true
+	if strings.IndexByte(inner, '\\') < 0 {
+		return inner, true
 	}
 	out, err := jsontext.AppendUnquote(nil, v)
 	if err != nil {
@@ -172,7 +155,7 @@ func stringValue(v []byte) (s string, ok bool) {
 
 // truthy reports whether a JSON value counts as true in JavaScript, which is how npm
 // reads flags and script entries: everything except false, null, 0 and "".
-func truthy(v []byte) bool {
+func truthy(v string) bool {
 	if len(v) == 0 {
 		return false
 	}
@@ -184,6 +167,6 @@ func truthy(v []byte) bool {
 	case 't', '{', '[':
 		return true
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+	f, err := strconv.ParseFloat(v, 64)
 	return err != nil || f != 0
 }

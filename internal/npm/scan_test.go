@@ -2,6 +2,7 @@ package npm
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 
@@ -22,7 +23,7 @@ func referenceDepth(t *testing.T, v []byte) int {
 	depth := 0
 	for {
 		tok, err := dec.ReadToken()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return depth
 		}
 		if err != nil {
@@ -42,9 +43,10 @@ func FuzzScan(f *testing.F) {
 		if !jsontext.Value(b).IsValid() {
 			return
 		}
-		start := skipSpace(b, 0)
-		end, depth := skipValue(b, start)
-		if rest := skipSpace(b, end); rest != len(b) {
+		doc := string(b)
+		start := skipSpace(doc, 0)
+		end, depth := skipValue(doc, start)
+		if rest := skipSpace(doc, end); rest != len(b) {
 			t.Fatalf("skipValue(%q) ended at %d, leaving %q", b, end, b[end:])
 		}
 		if want := referenceDepth(t, b); depth != want {
@@ -54,8 +56,7 @@ func FuzzScan(f *testing.F) {
 			return
 		}
 		wantKeys, wantVals := rawMembers(t, b[start:end])
-		it := newObjectIter(b, start)
-		var scratch []byte
+		it := newObjectIter(doc, start)
 		for i := 0; ; i++ {
 			kq, vs, ok := it.next()
 			if !ok {
@@ -64,15 +65,15 @@ func FuzzScan(f *testing.F) {
 				}
 				break
 			}
-			ve, _ := skipValue(b, vs)
+			ve, _ := skipValue(doc, vs)
 			it.done(ve)
 			if i >= len(wantKeys) {
 				t.Fatalf("objectIter(%q) found more than %d members", b, len(wantKeys))
 			}
-			if got := string(keyText(kq, &scratch)); got != wantKeys[i] {
+			if got := key(kq); got != wantKeys[i] {
 				t.Fatalf("objectIter(%q) key %d = %q, want %q", b, i, got, wantKeys[i])
 			}
-			if !bytes.Equal(b[vs:ve], wantVals[i]) {
+			if doc[vs:ve] != string(wantVals[i]) {
 				t.Fatalf("objectIter(%q) value %d = %q, want %q", b, i, b[vs:ve], wantVals[i])
 			}
 		}
@@ -88,27 +89,24 @@ func TestTruthy(t *testing.T) {
 		`0`: false, `-0`: false, `0.0`: false, `0e10`: false, `1`: true, `-0.5`: true, `1e999`: true,
 		`{}`: true, `[]`: true,
 	} {
-		if got := truthy([]byte(in)); got != want {
+		if got := truthy(in); got != want {
 			t.Errorf("truthy(%s) = %v, want %v", in, got, want)
 		}
 	}
 }
 
-func TestStringValue(t *testing.T) {
+func TestUnquote(t *testing.T) {
 	for in, want := range map[string]string{
 		`"plain"`: "plain", `"a\"b"`: `a"b`, `"\u00e9\n"`: "é\n", `""`: "",
 	} {
-		got, ok := stringValue([]byte(in))
+		got, ok := unquote(in)
 		if !ok || got != want {
-			t.Errorf("stringValue(%s) = %q, %v, want %q", in, got, ok, want)
-		}
-		if !stringEquals([]byte(in), want) {
-			t.Errorf("stringEquals(%s, %q) = false", in, want)
+			t.Errorf("unquote(%s) = %q, %v, want %q", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{`1`, `null`, `{}`, ``} {
-		if _, ok := stringValue([]byte(in)); ok {
-			t.Errorf("stringValue(%s) ok, want not a string", in)
+		if _, ok := unquote(in); ok {
+			t.Errorf("unquote(%s) ok, want not a string", in)
 		}
 	}
 }

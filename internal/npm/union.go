@@ -40,12 +40,14 @@ func Union(private, public *Packument, keepPublic func(i int) bool) *Packument {
 	u := &Packument{
 		Name:     private.Name,
 		Versions: make([]Version, 0, len(private.Versions)+len(public.Versions)),
-		index:    make(map[string]int, len(private.Versions)+len(public.Versions)),
 		removed:  map[string]bool{},
 	}
+	// index maps a key to its position in u.Versions while building; u.order replaces
+	// it at the end.
+	index := make(map[string]int, len(private.Versions)+len(public.Versions))
 	u.Versions = append(u.Versions, private.Versions...)
 	for i := range private.Versions {
-		u.index[private.Versions[i].Key] = i
+		index[private.Versions[i].Key] = i
 	}
 	for k := range private.removed {
 		u.removed[k] = true
@@ -59,7 +61,7 @@ func Union(private, public *Packument, keepPublic func(i int) bool) *Packument {
 	for i := range public.Versions {
 		v := &public.Versions[i]
 		fromPublic[i] = -1
-		if _, shadowed := u.index[v.Key]; shadowed {
+		if _, shadowed := index[v.Key]; shadowed {
 			continue
 		}
 		if !keepPublic(i) {
@@ -67,7 +69,7 @@ func Union(private, public *Packument, keepPublic func(i int) bool) *Packument {
 			continue
 		}
 		fromPublic[i] = len(u.Versions)
-		u.index[v.Key] = len(u.Versions)
+		index[v.Key] = len(u.Versions)
 		u.Versions = append(u.Versions, *v)
 	}
 
@@ -88,16 +90,18 @@ func Union(private, public *Packument, keepPublic func(i int) bool) *Packument {
 	// side), then the public entries the private side did not cover.
 	clear(seen)
 	for _, e := range private.times {
+		k := key(e.keyRaw)
 		if e.ver < 0 {
-			if _, isVersion := u.index[e.key]; isVersion {
+			if _, isVersion := index[k]; isVersion {
 				continue // the public entry for that version will be used
 			}
 		}
-		seen[e.key] = true
+		seen[k] = true
 		u.times = append(u.times, e)
 	}
 	for _, e := range public.times {
-		if seen[e.key] {
+		k := key(e.keyRaw)
+		if seen[k] {
 			continue
 		}
 		if e.ver >= 0 {
@@ -105,10 +109,10 @@ func Union(private, public *Packument, keepPublic func(i int) bool) *Packument {
 				continue
 			}
 			e.ver = fromPublic[e.ver]
-		} else if _, isVersion := u.index[e.key]; isVersion {
+		} else if _, isVersion := index[k]; isVersion {
 			continue // a private version with no private time entry: leave it undated
 		}
-		seen[e.key] = true
+		seen[k] = true
 		u.times = append(u.times, e)
 	}
 
@@ -123,5 +127,6 @@ func Union(private, public *Packument, keepPublic func(i int) bool) *Packument {
 			u.DistTags = append(u.DistTags, t)
 		}
 	}
+	u.sortOrder()
 	return u
 }

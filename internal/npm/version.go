@@ -19,7 +19,8 @@ type VersionInfo struct {
 	// Shasum is dist.shasum (legacy SHA-1, hex). It never satisfies the integrity floor.
 	Shasum string
 	// InstallScripts lists which of "preinstall", "install", "postinstall" the
-	// manifest's scripts declare (non-empty values), in that order. Nil means none.
+	// manifest's scripts declare with a value JavaScript would treat as true (a non-empty
+	// string, a number, an object), in that order. Nil means none.
 	InstallScripts []string
 	// HasInstallScript is the manifest's hasInstallScript flag.
 	HasInstallScript bool
