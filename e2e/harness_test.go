@@ -8,7 +8,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
@@ -39,25 +38,8 @@ func getJSON(t *testing.T, url string, header http.Header, want int, out any) {
 // get fetches url with header and returns the status and body.
 func get(t *testing.T, url string, header http.Header) (int, []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", url, err)
-	}
-	return resp.StatusCode, body
+	r := fetch(t, url, header)
+	return r.status, r.body
 }
 
 // untar returns the files of a gzipped tarball by name.
