@@ -544,3 +544,15 @@ func TestBadName(t *testing.T) {
 		t.Error("a bad name was forwarded")
 	}
 }
+
+func TestWarnModeCountsWithoutDenying(t *testing.T) {
+	f := newFixture(t, `{"rules":{"scripts-shadow":{"type":"DenyInstallTimeExecution","mode":"warn"}}}`, nil)
+	f.pub.add("esbuild-like", "1.0.0", ver{v: "1.0.0", age: 30 * day, postinstal: true}, ver{v: "0.9.0", age: 40 * day, postinstal: true})
+	doc, err := f.gate.Packument(context.Background(), Query{Name: "esbuild-like"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Warned != 2 || doc.Blocked != 0 || keys(decode(t, doc.Body).Versions) != "0.9.0,1.0.0" {
+		t.Errorf("warned %d blocked %d versions %s; want both served and both warned", doc.Warned, doc.Blocked, keys(decode(t, doc.Body).Versions))
+	}
+}

@@ -51,6 +51,8 @@ type decided struct {
 	blocked    int
 	warned     int
 	nextChange time.Time // earliest AdmitAt after now; zero when none
+	// warnedBy counts warn-mode findings per rule; nil when there are none.
+	warnedBy map[string]int
 }
 
 // decideAll runs the policy over every version of an untrusted document.
@@ -63,6 +65,12 @@ func (g *Gate) decideAll(doc *npm.Packument, now time.Time) decided {
 			d.blocked++
 		}
 		d.warned += len(dec.Warned)
+		for _, r := range dec.Warned {
+			if d.warnedBy == nil {
+				d.warnedBy = map[string]int{}
+			}
+			d.warnedBy[r]++
+		}
 		if at := dec.AdmitAt; !at.IsZero() && at.After(now) && (d.nextChange.IsZero() || at.Before(d.nextChange)) {
 			d.nextChange = at
 		}
@@ -98,7 +106,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, expires, err := g.render(res, q, now)
+	doc, expires, err := g.render(ctx, res, q, now)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +123,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 
 // render filters and serialises a resolution. It returns the document and how long it
 // stays valid: until the first underlying document expires or the next decision changes.
-func (g *Gate) render(res *resolution, q Query, now time.Time) (*Document, time.Time, error) {
+func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Time) (*Document, time.Time, error) {
 	var (
 		base    *npm.Packument
 		keep    func(i int) bool
@@ -128,12 +136,14 @@ func (g *Gate) render(res *resolution, q Query, now time.Time) (*Document, time.
 		base, keep = res.private, func(int) bool { return true }
 	case SourcePublic:
 		d := g.decideAll(res.public, now)
+		g.logWarned(ctx, res.public.Name, d)
 		base, keep, blocked, warned = res.public, func(i int) bool { return d.keep[i] }, d.blocked, d.warned
 		if !d.nextChange.IsZero() {
 			expires = minTime(expires, d.nextChange)
 		}
 	case SourceMirrorPublic:
 		d := g.decideAll(res.public, now)
+		g.logWarned(ctx, res.public.Name, d)
 		base = npm.Union(res.private, res.public, func(i int) bool { return d.keep[i] })
 		keep = func(int) bool { return true }
 		blocked, warned = d.blocked, d.warned
@@ -173,6 +183,14 @@ func (g *Gate) render(res *resolution, q Query, now time.Time) (*Document, time.
 		Warned:      warned,
 		Warning:     res.warning,
 	}, expires, nil
+}
+
+// logWarned records what warn-mode rules would have denied, so a rule can be rolled out
+// in shadow and its effect read from the logs before it is enforced.
+func (g *Gate) logWarned(ctx context.Context, name string, d decided) {
+	for rule, n := range d.warnedBy {
+		g.log.InfoContext(ctx, "warn-mode rule would deny versions", "package", name, "rule", rule, "versions", n)
+	}
 }
 
 // countShadowed counts public versions that were denied but are served from the mirror.

@@ -61,6 +61,9 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 		return nil, &NotFoundError{Message: fmt.Sprintf("%s@%s does not exist", q.Name, q.Version)}
 	}
 	dec := g.opts.Policy.Decide(&v.Info, g.opts.Now())
+	for _, rule := range dec.Warned {
+		g.log.InfoContext(ctx, "warn-mode rule would deny a tarball", "package", q.Name, "version", q.Version, "rule", rule)
+	}
 	if !dec.Allowed {
 		return nil, &DeniedError{Name: q.Name, Version: q.Version, Rule: dec.Rule, Message: dec.Reason()}
 	}
