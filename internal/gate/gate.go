@@ -36,6 +36,9 @@ type Source interface {
 // Decider decides one untrusted version. It is pure and safe for concurrent use.
 type Decider interface {
 	Decide(v *npm.VersionInfo, now time.Time) policy.Decision
+	// NextExpiry returns the first instant after now at which a policy exception lapses
+	// (which may change decisions), or the zero time when none will.
+	NextExpiry(now time.Time) time.Time
 }
 
 // MirrorJob asks the mirror to copy one admitted public version to the mirror target.
@@ -100,6 +103,8 @@ type Gate struct {
 	flight   singleflight.Group
 	// tarballPrefix is computed once: rewriting runs for every served version.
 	tarballPrefix string
+	// internal holds the internal patterns in lower case.
+	internal []string
 }
 
 // New builds a Gate.
@@ -116,7 +121,12 @@ func New(opts Options) *Gate {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	internal := make([]string, len(opts.Internal))
+	for i, p := range opts.Internal {
+		internal[i] = strings.ToLower(p)
+	}
 	return &Gate{
+		internal:      internal,
 		opts:          opts,
 		log:           opts.Logger,
 		docs:          newLRU(opts.CacheMaxBytes / 2),
@@ -125,9 +135,12 @@ func New(opts Options) *Gate {
 	}
 }
 
-// isInternal reports whether name matches an internal pattern.
+// isInternal reports whether name matches an internal pattern. The comparison ignores
+// case: registries that accept upper-case names must not let "@Corp/x" slip past
+// "@corp/*" to the public side.
 func (g *Gate) isInternal(name string) bool {
-	for _, p := range g.opts.Internal {
+	name = strings.ToLower(name)
+	for _, p := range g.internal {
 		if ok, _ := path.Match(p, name); ok {
 			return true
 		}

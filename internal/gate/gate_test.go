@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/blake2b"
+
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
@@ -554,5 +556,88 @@ func TestWarnModeCountsWithoutDenying(t *testing.T) {
 	}
 	if doc.Warned != 2 || doc.Blocked != 0 || keys(decode(t, doc.Body).Versions) != "0.9.0,1.0.0" {
 		t.Errorf("warned %d blocked %d versions %s; want both served and both warned", doc.Warned, doc.Blocked, keys(decode(t, doc.Body).Versions))
+	}
+}
+
+func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
+	f := newFixture(t, "", nil)
+	f.pub.add("left-pad", "1.0.0", ver{v: "1.0.0", age: 30 * day})
+	release := make(chan struct{})
+	f.pub.delay = release
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := f.gate.Packument(first, Query{Name: "left-pad"})
+		firstErr <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.pub.hitCount("/left-pad") == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	secondErr := make(chan error, 1)
+	go func() {
+		_, err := f.gate.Packument(context.Background(), Query{Name: "left-pad"})
+		secondErr <- err
+	}()
+	cancel()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled caller err = %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-secondErr; err != nil {
+		t.Errorf("the caller sharing the fetch failed with %v after the first hung up", err)
+	}
+}
+
+func TestPublicRefusalIsABadGateway(t *testing.T) {
+	f := newFixture(t, "", nil)
+	f.pub.status["/pkg"] = http.StatusForbidden
+	_, err := f.gate.Packument(context.Background(), Query{Name: "pkg"})
+	var ue *UpstreamError
+	if !errors.As(err, &ue) {
+		t.Errorf("public 403: err = %v (%T), want an UpstreamError (502), not a relayed denial", err, err)
+	}
+}
+
+func TestInternalPatternsIgnoreCase(t *testing.T) {
+	f := newFixture(t, "", func(o *Options) { o.Internal = []string{"@corp/*"} })
+	f.pub.add("@Corp/lib", "1.0.0", ver{v: "1.0.0", age: 30 * day})
+	if _, err := f.gate.Packument(context.Background(), Query{Name: "@Corp/lib"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("err = %v, want not found from the private side only", err)
+	}
+	if f.pub.totalHits() != 0 {
+		t.Error("an upper-case spelling of an internal name reached the public side")
+	}
+}
+
+func TestExceptionExpiryEndsCachedDocument(t *testing.T) {
+	f := newFixture(t, `{"rules":{"exceptions":{"type":"AllowPackages","packages":[{"pattern":"hot","expires":"2026-11-24T00:00:00Z"}]}}}`,
+		func(o *Options) { o.CacheTTL = 30 * day })
+	f.pub.add("hot", "1.0.0", ver{v: "1.0.0", age: time.Hour})
+	doc, err := f.gate.Packument(context.Background(), Query{Name: "hot"})
+	if err != nil || keys(decode(t, doc.Body).Versions) != "1.0.0" {
+		t.Fatalf("with the exception: %v %s", err, doc.Body)
+	}
+	f.advance(13 * time.Hour) // past the expiry, well inside the TTL
+	doc, err = f.gate.Packument(context.Background(), Query{Name: "hot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(decode(t, doc.Body).Versions); got != "" {
+		t.Errorf("after the exception lapsed versions = %q, want none (the cached document outlived the exception)", got)
+	}
+}
+
+func TestBlake2bVerifier(t *testing.T) {
+	body := []byte("payload")
+	h, _ := blake2b.New512(nil)
+	h.Write(body)
+	v, err := newVerifier("blake2b-" + base64.StdEncoding.EncodeToString(h.Sum(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.h.Write(body)
+	if !bytes.Equal(v.h.Sum(nil), v.want) {
+		t.Error("blake2b digest did not verify")
 	}
 }

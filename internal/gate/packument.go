@@ -57,7 +57,7 @@ type decided struct {
 
 // decideAll runs the policy over every version of an untrusted document.
 func (g *Gate) decideAll(doc *npm.Packument, now time.Time) decided {
-	d := decided{keep: make([]bool, len(doc.Versions))}
+	d := decided{keep: make([]bool, len(doc.Versions)), nextChange: g.opts.Policy.NextExpiry(now)}
 	for i := range doc.Versions {
 		dec := g.opts.Policy.Decide(&doc.Versions[i].Info, now)
 		d.keep[i] = dec.Allowed

@@ -48,8 +48,13 @@ func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.S
 	if v, ok := g.docs.get(key, now); ok {
 		return v.(*fetched), true, nil
 	}
-	v, err, _ := g.flight.Do(key, func() (any, error) {
-		raw, err := src.Packument(ctx, name, cred)
+	// The fetch runs detached from the first caller's cancellation, bounded by its own
+	// timeout, so one client hanging up does not fail the others sharing it; each caller
+	// still stops waiting when its own context ends.
+	ch := g.flight.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		defer cancel()
+		raw, err := src.Packument(fctx, name, cred)
 		if err != nil {
 			return nil, err
 		}
@@ -64,11 +69,19 @@ func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.S
 		g.docs.put(key, f, int64(len(raw))+1024, f.expires)
 		return f, nil
 	})
-	if err != nil {
-		return nil, false, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, false, r.Err
+		}
+		return r.Val.(*fetched), false, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
 	}
-	return v.(*fetched), false, nil
 }
+
+// fetchTimeout bounds one upstream document fetch shared by concurrent requests.
+const fetchTimeout = 2 * time.Minute
 
 // publicDocError is the client-facing text of a document validation error.
 func publicDocError(err error) string {
@@ -86,6 +99,11 @@ func upstreamFailure(origin, name string, err error) error {
 		return err
 	}
 	var denied *upstream.DeniedError
+	if errors.As(err, &denied) && origin == SourcePublic {
+		// The public side is read anonymously; its refusal is an upstream failure, not
+		// something to relay to the caller as an authentication problem.
+		return &UpstreamError{Message: fmt.Sprintf("the public registry refused to serve %s (%d)", name, denied.Status), Cause: err}
+	}
 	if errors.As(err, &denied) {
 		msg := denied.Message
 		if msg == "" {

@@ -113,3 +113,23 @@ func (p *Policy) Expiring(now time.Time, within time.Duration) (expired, soon []
 	}
 	return expired, soon
 }
+
+// NextExpiry returns the first instant after now at which an AllowPackages entry lapses,
+// or the zero time when none will. Decisions may change then, so anything caching them
+// must not outlive it.
+func (p *Policy) NextExpiry(now time.Time) time.Time {
+	var next time.Time
+	for i := range p.rules {
+		r := &p.rules[i]
+		for j := range r.patterns {
+			e := r.patterns[j].expires
+			if e.IsZero() || !e.After(now) {
+				continue
+			}
+			if next.IsZero() || e.Before(next) {
+				next = e
+			}
+		}
+	}
+	return next
+}
