@@ -114,7 +114,7 @@ func serve(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	log, err := observe.NewLogger(os.Stdout, l.Config.LogFormat, os.Getenv("PROXY_DEBUG") == "true")
+	log, err := observe.NewLogger(os.Stdout, l.Config.LogFormat, l.Config.Debug)
 	if err != nil {
 		fmt.Fprintln(stderr, "ecluse:", err)
 		return 2

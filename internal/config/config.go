@@ -54,6 +54,8 @@ type Config struct {
 	LogFormat string
 	// Telemetry is PROXY_TELEMETRY=on.
 	Telemetry bool
+	// Debug is PROXY_DEBUG: debug-level logs.
+	Debug bool
 
 	// RespectUpstreamTarballHost is PROXY_RESPECT_UPSTREAM_TARBALL_HOST.
 	RespectUpstreamTarballHost bool

@@ -19,6 +19,7 @@ type Effective struct {
 	HelpMessage                string        `json:"PROXY_HELP_MESSAGE"`
 	LogFormat                  string        `json:"PROXY_LOG_FORMAT"`
 	Telemetry                  bool          `json:"PROXY_TELEMETRY"`
+	Debug                      bool          `json:"PROXY_DEBUG"`
 	RespectUpstreamTarballHost bool          `json:"PROXY_RESPECT_UPSTREAM_TARBALL_HOST"`
 	EgressAllowedHosts         []string      `json:"egressAllowedHosts"`
 	EgressAllowInternal        []string      `json:"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS"`
@@ -62,6 +63,7 @@ func (c *Config) Effective() Effective {
 		HelpMessage:                c.HelpMessage,
 		LogFormat:                  c.LogFormat,
 		Telemetry:                  c.Telemetry,
+		Debug:                      c.Debug,
 		RespectUpstreamTarballHost: c.RespectUpstreamTarballHost,
 		EgressAllowedHosts:         append([]string{}, c.EgressAllowedHosts...),
 		MaxResponseBytes:           c.MaxResponseBytes,

@@ -108,9 +108,16 @@ func (l *loader) positiveIntInt(name string, dst *int) {
 	*dst = int(n)
 }
 
+// maxSeconds bounds every duration given in seconds (ten years), so that none overflows.
+const maxSeconds = 10 * 365 * 24 * 3600
+
 func (l *loader) seconds(name string, dst *time.Duration) {
 	n := int64(*dst / time.Second)
 	l.positiveInt(name, &n)
+	if n > maxSeconds {
+		l.addf(name, "must be at most %d seconds (ten years), got %d", maxSeconds, n)
+		return
+	}
 	*dst = time.Duration(n) * time.Second
 }
 
@@ -238,6 +245,7 @@ func Load(src Source) (*Config, Problems) {
 		c.HelpMessage = strings.TrimSpace(v)
 	}
 	l.enum("PROXY_LOG_FORMAT", &c.LogFormat, LogFormatJSON, LogFormatConsole)
+	l.boolean("PROXY_DEBUG", &c.Debug)
 	telemetry := "off"
 	l.enum("PROXY_TELEMETRY", &telemetry, "on", "off")
 	c.Telemetry = telemetry == "on"
@@ -331,6 +339,7 @@ func (l *loader) loadMirror(c *Config) {
 			l.addf("MIRROR_QUEUE_URL", "an SQS queue URL %v", err)
 		}
 	case QueuePubSub:
+		l.addf("MIRROR_QUEUE_PROVIDER", "pubsub is recognised but not built yet; use sqs or memory")
 		if m.QueueURL == "" {
 			l.addf("MIRROR_QUEUE_URL", "is required when MIRROR_QUEUE_PROVIDER=pubsub (projects/<project>/topics/<topic>)")
 		} else if !pubsubTopic.MatchString(m.QueueURL) {
@@ -449,9 +458,6 @@ func (l *loader) validateDocument(c *Config) {
 			c.EgressAllowedHosts = append(c.EgressAllowedHosts, strings.ToLower(h))
 		}
 	}
-	if c.CredentialStrategy == StrategyService && !c.PrivateUpstreamToken.IsSet() {
-		l.addf("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service")
-	}
 	paths := map[string]string{}
 	for _, name := range sortedKeys(d.Mounts) {
 		m := d.Mounts[name]
@@ -482,6 +488,43 @@ func (l *loader) validateDocument(c *Config) {
 	}
 	if len(d.Mounts) > 1 {
 		l.addf("mounts", "%d mounts are configured; this release serves a single npm mount (one entry, or none to use the environment)", len(d.Mounts))
+	}
+	if len(d.Mounts) == 1 {
+		l.applyMount(c)
+	}
+	if c.CredentialStrategy == StrategyService && !c.PrivateUpstreamToken.IsSet() {
+		l.addf("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service")
+	}
+}
+
+// applyMount folds the single mount's settings over the environment and the document's
+// top level: a setting written in the mount wins. Nothing a mount says is ignored; what
+// this release cannot honour is refused.
+func (l *loader) applyMount(c *Config) {
+	for name, m := range c.Document.Mounts {
+		at := "mounts." + name
+		if m.Path != "" && m.Path != "/" {
+			l.addf(at+".path", "serving under a path prefix (%q) is not supported yet; use \"/\"", m.Path)
+		}
+		if m.PrivateUpstreamURL != "" {
+			if u, err := ParseHTTPURL(m.PrivateUpstreamURL); err == nil {
+				if c.Mirror.TargetURL == c.PrivateUpstream {
+					c.Mirror.TargetURL = u // the mirror target follows the private upstream unless set
+				}
+				c.PrivateUpstream = u
+			}
+		}
+		if m.PublicUpstreamURL != "" {
+			if u, err := ParseHTTPURL(m.PublicUpstreamURL); err == nil {
+				c.PublicUpstream = u
+			}
+		}
+		if m.CredentialStrategy != "" && validStrategy(m.CredentialStrategy) {
+			c.CredentialStrategy = m.CredentialStrategy
+		}
+		if m.Internal != nil {
+			c.Internal = m.Internal
+		}
 	}
 }
 

@@ -118,6 +118,11 @@ func TestLoadProblems(t *testing.T) {
 		{"doc mount path", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"npm"}}}`}, []string{`mounts.npm.path: must start with /`}},
 		{"doc mount ecosystem", map[string]string{"PROXY_CONFIG": `{"mounts":{"py":{"path":"/py","ecosystem":"pypi"}}}`}, []string{`mounts.py.ecosystem: unknown ecosystem "pypi"`}},
 		{"doc mount url", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"/","privateUpstreamUrl":"ftp://x"}}}`}, []string{`mounts.npm.privateUpstreamUrl: must be an http or https URL`}},
+		{"duration overflow", map[string]string{"PROXY_SHUTDOWN_GRACE_SECONDS": "9300000000"}, []string{"PROXY_SHUTDOWN_GRACE_SECONDS: must be at most"}},
+		{"debug bool", map[string]string{"PROXY_DEBUG": "yes please"}, []string{"PROXY_DEBUG: must be true or false"}},
+		{"pubsub not built", map[string]string{"MIRROR_QUEUE_PROVIDER": "pubsub", "MIRROR_QUEUE_URL": "projects/my-proj/topics/mirror"}, []string{"MIRROR_QUEUE_PROVIDER: pubsub is recognised but not built"}},
+		{"mount path prefix", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"/npm/"}}}`}, []string{`mounts.npm.path: serving under a path prefix ("/npm/") is not supported yet`}},
+		{"mount service needs token", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"/","credentialStrategy":"service"}}}`}, []string{"PRIVATE_UPSTREAM_TOKEN: is required when credentialStrategy is service"}},
 		{"doc trailing", map[string]string{"PROXY_CONFIG": `{} {}`}, []string{"PROXY_CONFIG: unexpected data after the JSON document"}},
 		{"doc empty object list", map[string]string{"PROXY_CONFIG": `[]`}, []string{"PROXY_CONFIG: (document): expected"}},
 		{"all together", map[string]string{"PRIVATE_UPSTREAM_URL": "ftp://x/", "PROXY_MAX_RESPONSE_BYTES": "-5", "PROXY_LOG_FORMAT": "xml"}, []string{"PRIVATE_UPSTREAM_URL:", "PROXY_MAX_RESPONSE_BYTES:", "PROXY_LOG_FORMAT:"}},
@@ -221,5 +226,28 @@ func TestPackageEntryForms(t *testing.T) {
 	var ps Problems
 	if errors.As(error(Problems{{Path: "a", Message: "b"}}), &ps) && ps.Error() != "a: b" {
 		t.Errorf("Problems.Error() = %q", ps.Error())
+	}
+}
+
+func TestMountSettingsApply(t *testing.T) {
+	c, problems := Load(Source{Getenv: env(map[string]string{
+		"PRIVATE_UPSTREAM_TOKEN": "svc",
+		"PROXY_CONFIG": `{"internal":["top-*"],"mounts":{"npm":{"path":"/","internal":["@corp/*"],"credentialStrategy":"service",
+			"privateUpstreamUrl":"http://other.example.test/","publicUpstreamUrl":"https://mirror.example.test/npm/"}}}`,
+	})})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if len(c.Internal) != 1 || c.Internal[0] != "@corp/*" {
+		t.Errorf("Internal = %v, want the mount's", c.Internal)
+	}
+	if c.CredentialStrategy != StrategyService {
+		t.Errorf("CredentialStrategy = %s, want the mount's", c.CredentialStrategy)
+	}
+	if c.PrivateUpstream.String() != "http://other.example.test/" || c.Mirror.TargetURL.String() != "http://other.example.test/" {
+		t.Errorf("private %s mirror %s, want both the mount's", c.PrivateUpstream, c.Mirror.TargetURL)
+	}
+	if c.PublicUpstream.String() != "https://mirror.example.test/npm/" {
+		t.Errorf("public = %s", c.PublicUpstream)
 	}
 }

@@ -89,15 +89,16 @@ func (s *Server) observeRequests(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler { //nolint:errorlint // sentinel compared by identity, as net/http does
-					log.Warn("response aborted", "route", label.name, "method", r.Method, "duration_ms", msSince(start))
-					panic(v)
-				}
+			v := recover()
+			aborted := v == http.ErrAbortHandler //nolint:errorlint // sentinel compared by identity, as net/http does
+			if v != nil && !aborted {
 				log.Error("panic serving request", "panic", v)
 				if rec.status == 0 {
 					s.writeError(rec, r, errors.New("internal error"))
 				}
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
 			}
 			log.Info("request",
 				"method", r.Method,
@@ -106,12 +107,13 @@ func (s *Server) observeRequests(next http.Handler) http.Handler {
 				"status", rec.status,
 				"bytes", rec.bytes,
 				"duration_ms", msSince(start),
+				"aborted", aborted,
 			)
+			if aborted {
+				panic(v) // let net/http cut the connection
+			}
 		}()
 		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecluse/ecluse/internal/gate"
 	"github.com/ecluse/ecluse/internal/redact"
@@ -242,5 +243,24 @@ func TestDenialInReasonPhrase(t *testing.T) {
 	}
 	if got := reasonPhrase("Écluse refusé\x00"); got != "Ecluse refuse?" {
 		t.Errorf("reasonPhrase = %q", got)
+	}
+}
+
+func TestAbortedStreamIsLogged(t *testing.T) {
+	g := &fakeGate{body: "partial", bodyErr: gate.ErrIntegrityMismatch}
+	serve, explain := NPMHandlers(g, redact.Secret{})
+	s, logs := newTestServer(t, Options{NPM: serve, Explain: explain})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	if resp, err := srv.Client().Get(srv.URL + "/x/-/x-1.0.0.tgz"); err == nil {
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), `"aborted":true`) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `"msg":"request"`) || !strings.Contains(logs.String(), `"aborted":true`) {
+		t.Errorf("no access line for the aborted stream:\n%s", logs)
 	}
 }

@@ -57,7 +57,7 @@ func (c *Client) Base() *url.URL { return c.opts.Base }
 func (c *Client) PackumentURL(name string) *url.URL {
 	escaped := url.PathEscape(name) // escapes "/" as %2F and keeps "@"
 	u := *c.opts.Base
-	u.Path = strings.TrimSuffix(c.opts.Base.Path, "/") + "/" + strings.ReplaceAll(escaped, "%2F", "/")
+	u.Path = strings.TrimSuffix(c.opts.Base.Path, "/") + "/" + name
 	u.RawPath = strings.TrimSuffix(c.opts.Base.EscapedPath(), "/") + "/" + escaped
 	return &u
 }

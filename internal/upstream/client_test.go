@@ -161,6 +161,8 @@ func TestPackumentURL(t *testing.T) {
 		"left-pad":    "https://registry.example.test/npm/left-pad",
 		"@scope/name": "https://registry.example.test/npm/@scope%2Fname",
 		"JSONStream":  "https://registry.example.test/npm/JSONStream",
+		"foo!bar":     "https://registry.example.test/npm/foo%21bar",
+		"it's(x)*":    "https://registry.example.test/npm/it%27s%28x%29%2A",
 	} {
 		if got := c.PackumentURL(name).String(); got != want {
 			t.Errorf("PackumentURL(%q) = %q, want %q", name, got, want)
