@@ -125,6 +125,9 @@ func bootWarnings(l *Loaded, log *slog.Logger) {
 	}
 	log.Warn("the asynchronous mirror is not built in this release: approved public packages are served but not copied to the mirror target",
 		"mirror_target", cfg.Mirror.TargetURL.Redacted())
+	if cfg.Telemetry {
+		log.Warn("PROXY_TELEMETRY=on: OpenTelemetry export is not built in this release; nothing is exported")
+	}
 	if cfg.PublicURL == nil {
 		log.Warn("PROXY_PUBLIC_URL is not set: served tarball URLs are path-relative, which the npm CLI cannot install from; set it to this proxy's external base URL")
 	}
