@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,30 @@ func TestLRU(t *testing.T) {
 	c.put("a", "A2", 10, now.Add(time.Minute))
 	if n, used := c.stats(); n != 1 || used != 10 {
 		t.Errorf("after replace stats = %d, %d; want 1, 10", n, used)
+	}
+}
+
+func TestETag(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"identical bodies", `{"a":1}`, `{"a":1}`, true},
+		{"one byte differs", `{"a":1}`, `{"a":2}`, false},
+		{"same bytes, different length", `{"a":1}`, `{"a":1} `, false},
+		{"swapped bytes", `{"ab":1}`, `{"ba":1}`, false},
+		{"empty and not", ``, `{}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ea, eb := etag([]byte(tt.a)), etag([]byte(tt.b))
+			if (ea == eb) != tt.same {
+				t.Errorf("etag(%q) = %s, etag(%q) = %s; want equal %v", tt.a, ea, tt.b, eb, tt.same)
+			}
+			if !strings.HasPrefix(ea, `"`) || !strings.HasSuffix(ea, `"`) || len(ea) < 20 {
+				t.Errorf("etag %s is not a quoted strong validator", ea)
+			}
+		})
 	}
 }

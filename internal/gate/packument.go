@@ -2,9 +2,11 @@ package gate
 
 import (
 	"context"
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
+	"strconv"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/npm"
@@ -78,10 +80,26 @@ func (g *Gate) decideAll(doc *npm.Packument, now time.Time) decided {
 	return d
 }
 
+// etag identifies a served body for conditional requests: two CRC-32s (Castagnoli and
+// IEEE, both computed by the CPU's own instructions) and the length. It is a cache
+// validator, not a seal: a 304 only lets a client keep a document Écluse served it
+// earlier, and every tarball is decided again when it is fetched, so a forged
+// collision could not get a denied version installed. A cryptographic hash would be
+// the single largest cost of a cold serve of a large document (about 10 ms for 16 MB,
+// against 1.5 ms).
 func etag(body []byte) string {
-	sum := sha256.Sum256(body)
-	return `"` + hex.EncodeToString(sum[:16]) + `"`
+	var sums [8]byte
+	binary.BigEndian.PutUint32(sums[:4], crc32.Checksum(body, castagnoli))
+	binary.BigEndian.PutUint32(sums[4:], crc32.ChecksumIEEE(body))
+	b := make([]byte, 0, 40)
+	b = append(b, '"')
+	b = hex.AppendEncode(b, sums[:])
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(len(body)), 16)
+	return string(append(b, '"'))
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Packument serves a package document (full or abbreviated), or one version's manifest.
 func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {

@@ -7,22 +7,9 @@ import (
 // The abbreviated ("corgi") form is what npm, pnpm and yarn ask for with
 // Accept: application/vnd.npm.install-v1+json. It has four top-level members (name,
 // modified, dist-tags, versions), and each version keeps only what an installer
-// needs. The field list below follows what the public registry serves today: notably
-// it carries neither "funding" nor "libc", so neither does Écluse, and clients behave
-// the same behind the gate as without it.
-
-// corgiField reports whether a manifest member is kept in the abbreviated form.
-func corgiField(name string) bool {
-	switch name {
-	case "name", "version", "deprecated",
-		"dependencies", "optionalDependencies", "devDependencies", "peerDependencies",
-		"peerDependenciesMeta", "bundleDependencies", "bundledDependencies", "acceptDependencies",
-		"bin", "directories", "dist", "engines", "cpu", "os",
-		"_hasShrinkwrap", "hasInstallScript":
-		return true
-	}
-	return false
-}
+// needs. The field list (corgiBits, in packument.go) follows what the public registry
+// serves today: notably it carries neither "funding" nor "libc", so neither does
+// Écluse, and clients behave the same behind the gate as without it.
 
 // RenderAbbreviated returns the abbreviated form of the served document: the name,
 // "modified" (the document's time.modified, or else the latest publish time among the
@@ -78,75 +65,85 @@ func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *
 	return trim(out), nil
 }
 
-// abbreviatedBound is an upper bound of RenderAbbreviated's output length, close to
-// Render's: the abbreviated form only drops members, apart from the hasInstallScript
-// flag it may add.
+// abbreviatedBound is an upper bound of RenderAbbreviated's output length, from the
+// sizes of the kept members measured while parsing, so the output needs neither a
+// second walk to size it nor a copy to trim it.
 func (p *Packument) abbreviatedBound(keep func(int) bool, tarballURL func(*Version) string) int {
-	n := p.fullSize(keep, tarballURL) + len(p.Name) + 64
+	n := len(p.Name) + 128
+	for _, t := range p.DistTags {
+		n += len(t.Name) + len(t.Version) + 6
+	}
+	est := urlEstimator{tarballURL: tarballURL}
 	for i := range p.Versions {
-		if info := &p.Versions[i].Info; keep(i) && (len(info.InstallScripts) > 0 || info.Gypfile) {
+		if !keep(i) {
+			continue
+		}
+		v := &p.Versions[i]
+		n += len(v.Key) + 6 + est.delta(v)
+		for j := 0; j+1 < len(v.corgi); j += 2 {
+			n += int(v.corgi[j+1]-v.corgi[j]) + 1
+		}
+		if len(v.Info.InstallScripts) > 0 || v.Info.Gypfile {
 			n += len(`,"hasInstallScript":true`)
 		}
 	}
 	return n
 }
 
-// appendCorgi appends v's abbreviated manifest: the kept members in manifest order.
+// appendCorgi appends v's abbreviated manifest: the kept members in manifest order,
+// copied run by run (see Version.corgi), with dist.tarball rewritten and
+// hasInstallScript forced to true where the version runs code at install time.
 func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string) ([]byte, error) {
 	raw := v.Raw
 	needsFlag := len(v.Info.InstallScripts) > 0 || v.Info.Gypfile
-	sawFlag := false
-	out = append(out, '{')
+	// At most two splices: the tarball URL and the flag's value, applied in order.
+	var sp [2]splice
 	n := 0
-	it := newObjectIter(raw, 0)
-	for {
-		kq, vs, ok := it.next()
-		if !ok {
-			break
-		}
-		ve, _ := skipValue(raw, vs)
-		it.done(ve)
-		name := key(kq)
-		if !corgiField(name) {
-			continue
-		}
-		if n > 0 {
-			out = append(out, ',')
-		}
-		n++
-		out = append(out, kq...)
-		out = append(out, ':')
-		switch {
-		case name == "hasInstallScript":
-			sawFlag = true
-			if needsFlag {
-				out = append(out, "true"...)
-			} else {
-				out = append(out, raw[vs:ve]...)
-			}
-		case name == "dist" && v.tarEnd > vs && v.tarEnd <= ve && tarballURL != nil:
-			u := tarballURL(v)
-			if u == "" {
-				out = append(out, raw[vs:ve]...)
-				break
-			}
-			out = append(out, raw[vs:v.tarStart]...)
-			var err error
-			if out, err = jsontext.AppendQuote(out, u); err != nil {
+	if tarballURL != nil && v.tarEnd > 0 {
+		if u := tarballURL(v); u != "" {
+			quoted, err := jsontext.AppendQuote(nil, u)
+			if err != nil {
 				return nil, err
 			}
-			out = append(out, raw[v.tarEnd:ve]...)
-		default:
-			out = append(out, raw[vs:ve]...)
+			sp[n] = splice{v.tarStart, v.tarEnd, quoted}
+			n++
 		}
 	}
-	if needsFlag && !sawFlag {
-		if n > 0 {
+	if needsFlag && v.flagEnd > 0 && raw[v.flagStart:v.flagEnd] != "true" {
+		sp[n] = splice{v.flagStart, v.flagEnd, []byte("true")}
+		n++
+	}
+	if n == 2 && sp[1].start < sp[0].start {
+		sp[0], sp[1] = sp[1], sp[0]
+	}
+	out = append(out, '{')
+	for j := 0; j+1 < len(v.corgi); j += 2 {
+		if j > 0 {
+			out = append(out, ',')
+		}
+		start, end := int(v.corgi[j]), int(v.corgi[j+1])
+		for _, s := range sp[:n] {
+			if s.start >= start && s.end <= end {
+				out = append(out, raw[start:s.start]...)
+				out = append(out, s.with...)
+				start = s.end
+			}
+		}
+		out = append(out, raw[start:end]...)
+	}
+	if needsFlag && v.flagEnd == 0 {
+		if len(v.corgi) > 0 {
 			out = append(out, ',')
 		}
 		out = append(out, `"hasInstallScript":true`...)
 	}
 	return append(out, '}'), nil
+}
+
+// splice replaces raw[start:end] with with.
+type splice struct {
+	start, end int
+	with       []byte
 }
 
 // modified returns the JSON string for the abbreviated form's "modified": time.modified

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -50,6 +52,13 @@ type Version struct {
 	// tarStart and tarEnd delimit dist.tarball's value inside Raw; tarEnd is 0 when
 	// the manifest has no dist.tarball.
 	tarStart, tarEnd int
+	// corgi holds, as start and end offsets into Raw, the runs of consecutive members
+	// that the abbreviated form keeps, so that form is copied run by run without
+	// walking the manifest again. It is a slice of an arena shared by many versions.
+	corgi []uint32
+	// flagStart and flagEnd delimit hasInstallScript's value inside Raw; flagEnd is 0
+	// when the manifest has none.
+	flagStart, flagEnd int
 }
 
 // Packument is a parsed package document. It holds one copy of the document as a
@@ -139,35 +148,64 @@ func (p *Packument) sortOrder() {
 
 // ParsePackument checks an upstream package document and indexes it without decoding
 // the version manifests. It refuses (with a *DocumentError) a document that is larger,
-// deeper or has more versions than lim allows, is not valid JSON or valid UTF-8, has
-// duplicate keys anywhere, is not an object, has no "name" or a name other than
-// wantName, or whose "versions" is not an object of objects, "time" or "dist-tags" not
-// objects, or a manifest whose "version" differs from its key.
+// deeper or has more versions than lim allows, is not valid JSON or valid UTF-8, is not
+// an object, has no "name" or a name other than wantName, or whose "versions" is not an
+// object of objects, "time" or "dist-tags" not objects, or a manifest whose "version"
+// differs from its key.
 //
-// The Packument keeps its own copy of the document; raw is not retained.
+// It also refuses a document that repeats a member name anywhere Écluse reads a value
+// or rebuilds an object: the top level, "versions", "time", "dist-tags", and in each
+// manifest its own top-level members that the policy reads or the abbreviated form
+// carries, "dist" (integrity, shasum, tarball) and "scripts" (the install-time ones).
+// There, a repeat would let Écluse decide on one value while a client (for which the
+// last one wins) used another. Repeats deeper inside values copied as served (inside
+// "dependencies", say) change no decision and are passed on as they came, which
+// spares validation the cost of tracking every name in a 20 MB document.
+//
+// ParsePackument takes ownership of raw: the Packument refers to raw's bytes instead of
+// copying them, so the caller must not modify raw afterwards. (When raw's backing array
+// is much larger than the document, as a read buffer grown by doubling can be, the
+// document is copied into one of its own size instead, so the slack is not kept alive.)
 func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error) {
 	if lim.MaxBytes > 0 && int64(len(raw)) > lim.MaxBytes {
 		return nil, docError(ErrTooLarge, fmt.Sprintf("it is larger than %d bytes", lim.MaxBytes))
 	}
-	if !jsontext.Value(raw).IsValid() {
-		return nil, syntaxError(raw)
+	ps := parser{
+		b:   adopt(raw),
+		lim: lim,
+		p:   &Packument{},
+		// A *bytes.Buffer is read in place, so each value the decoder hands back is
+		// still in the CPU's cache when the scanner walks it.
+		dec: jsontext.NewDecoder(bytes.NewBuffer(raw), jsontext.AllowDuplicateNames(true)),
 	}
-	doc := string(raw)
-	open := skipSpace(doc, 0)
-	if open >= len(doc) || doc[open] != '{' {
-		return nil, docError(ErrMalformed, "it is not a JSON object")
-	}
-	ps := parser{b: doc, lim: lim, p: &Packument{}}
-	if err := ps.document(open, wantName); err != nil {
+	if err := ps.document(wantName); err != nil {
+		if errors.Is(err, errSyntax) {
+			return nil, syntaxError(raw)
+		}
 		return nil, err
 	}
 	return ps.p, nil
 }
 
+// errSyntax marks a decoder failure; ParsePackument describes it with syntaxError.
+var errSyntax = errors.New("syntax")
+
+// adopt returns raw's bytes as a string without copying them when raw has little unused
+// capacity, else a copy. Every string the parser hands out is a substring of the result,
+// so this one copy (a large, page-faulting memmove that also stalls the garbage
+// collector's stack scans) was the biggest single cost of parsing a large document.
+func adopt(raw []byte) string {
+	if cap(raw)-len(raw) > len(raw)/8 {
+		return string(raw)
+	}
+	// The caller gave up raw (see ParsePackument), so nothing will write to these bytes.
+	return unsafe.String(unsafe.SliceData(raw), len(raw)) //nolint:gosec // G103: ownership of raw is transferred, documented on ParsePackument
+}
+
 // syntaxError describes why jsontext refused the document, with the byte offset of
 // the first problem when known.
 func syntaxError(raw []byte) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(raw))
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true))
 	_, err := dec.ReadValue()
 	if err == nil {
 		_, err = dec.ReadToken() // something after the value
@@ -185,10 +223,49 @@ func syntaxError(raw []byte) error {
 	return &DocumentError{Reason: "it is not valid JSON", Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
 }
 
+// parser indexes a document in one pass: the jsontext decoder validates it value by
+// value (syntax, UTF-8, nesting), and right after each value has been validated, the
+// scanner in scan.go walks that value's bytes in b (the same bytes, as a string) for
+// the few fields Écluse reads. The scanner is only ever given validated values.
 type parser struct {
 	b   string
 	lim Limits
 	p   *Packument
+	dec *jsontext.Decoder
+	// arena backs the versions' corgi runs, a chunk at a time.
+	arena []uint32
+}
+
+// next validates the next value (or object member name) and returns it as a substring
+// of b, with its offset.
+func (ps *parser) next() (string, int, error) {
+	v, err := ps.dec.ReadValue()
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: %w", errSyntax, err)
+	}
+	end := int(ps.dec.InputOffset())
+	start := end - len(v)
+	return ps.b[start:end], start, nil
+}
+
+// peek returns the kind of the next token, or an error when the input cannot go on.
+func (ps *parser) peek() (jsontext.Kind, error) {
+	if k := ps.dec.PeekKind(); k != 0 {
+		return k, nil
+	}
+	_, err := ps.dec.ReadToken()
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return 0, fmt.Errorf("%w: %w", errSyntax, err)
+}
+
+// token reads a delimiter the caller has peeked.
+func (ps *parser) token() error {
+	if _, err := ps.dec.ReadToken(); err != nil {
+		return fmt.Errorf("%w: %w", errSyntax, err)
+	}
+	return nil
 }
 
 func (ps *parser) checkDepth(d int) error {
@@ -204,41 +281,64 @@ func key(quoted string) string {
 	return k
 }
 
-func (ps *parser) document(open int, wantName string) error {
+func (ps *parser) document(wantName string) error {
 	b, p := ps.b, ps.p
+	k, err := ps.peek()
+	if err != nil {
+		return err
+	}
+	if k != '{' {
+		if _, _, err := ps.next(); err != nil {
+			return err
+		}
+		return docError(ErrMalformed, "it is not a JSON object")
+	}
+	if err := ps.token(); err != nil {
+		return err
+	}
 	if err := ps.checkDepth(1); err != nil {
 		return err
 	}
 	// Manifests may come before "name"; they are labelled with the name asked for,
 	// which the document must match anyway.
 	p.Name = wantName
-	it := newObjectIter(b, open)
 	var haveName bool
 	for {
-		kq, vs, ok := it.next()
-		if !ok {
+		if k, err := ps.peek(); err != nil {
+			return err
+		} else if k == '}' {
 			break
 		}
-		m := member{keyRaw: kq}
-		var ve int
-		var err error
-		m.key = key(kq)
-		switch m.key {
-		case "versions":
+		kq, _, err := ps.next()
+		if err != nil {
+			return err
+		}
+		m := member{keyRaw: kq, key: key(kq)}
+		if m.key == "versions" {
 			m.kind = memberVersions
-			ve, err = ps.versions(vs)
+			if m.val, err = ps.versions(); err != nil {
+				return err
+			}
+			p.members = append(p.members, m)
+			continue
+		}
+		val, vs, err := ps.next()
+		if err != nil {
+			return err
+		}
+		m.val = val
+		switch m.key {
 		case "time":
 			m.kind = memberTime
-			ve, err = ps.time(vs)
+			_, err = ps.time(vs)
 		case "dist-tags":
 			m.kind = memberDistTags
-			ve, err = ps.distTags(vs)
+			_, err = ps.distTags(vs)
 		case "name":
 			m.kind = memberName
-			var d int
-			ve, d = skipValue(b, vs)
+			_, d := skipValue(b, vs)
 			err = ps.checkDepth(1 + d)
-			name, isString := unquote(b[vs:ve])
+			name, isString := unquote(val)
 			switch {
 			case err != nil:
 			case !isString:
@@ -248,100 +348,206 @@ func (ps *parser) document(open int, wantName string) error {
 			}
 			haveName = true
 		default:
-			var d int
-			ve, d = skipValue(b, vs)
+			_, d := skipValue(b, vs)
 			err = ps.checkDepth(1 + d)
 		}
 		if err != nil {
 			return err
 		}
-		m.val = b[vs:ve]
-		it.done(ve)
 		p.members = append(p.members, m)
+	}
+	if err := ps.token(); err != nil { // the closing brace
+		return err
+	}
+	if _, err := ps.dec.ReadToken(); !errors.Is(err, io.EOF) { // nothing may follow
+		return fmt.Errorf("%w: data after the document", errSyntax)
 	}
 	if !haveName {
 		return docError(ErrNameMismatch, "it has no name")
 	}
-	ps.linkTimes()
-	return nil
+	keys := make([]string, len(p.members))
+	for i := range p.members {
+		keys[i] = p.members[i].key
+	}
+	if k, dup := firstRepeat(keys); dup {
+		return repeatError("its top level", k)
+	}
+	return ps.linkTimes()
 }
 
-// versions indexes the "versions" object that starts at b[open].
-func (ps *parser) versions(open int) (int, error) {
+// firstRepeat returns a string that occurs more than once in keys (which it sorts).
+func firstRepeat(keys []string) (string, bool) {
+	slices.Sort(keys)
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			return keys[i], true
+		}
+	}
+	return "", false
+}
+
+func repeatError(where, key string) error {
+	return docError(ErrMalformed, fmt.Sprintf("%s repeats the member name %s", where, quoteShort(key)))
+}
+
+// versions indexes the "versions" object that comes next, manifest by manifest, and
+// returns its text.
+func (ps *parser) versions() (string, error) {
 	b, p := ps.b, ps.p
-	if b[open] != '{' {
-		return 0, docError(ErrMalformed, "its versions field is not an object")
+	if k, err := ps.peek(); err != nil {
+		return "", err
+	} else if k != '{' {
+		if _, _, err := ps.next(); err != nil {
+			return "", err
+		}
+		return "", docError(ErrMalformed, "its versions field is not an object")
 	}
+	if err := ps.token(); err != nil {
+		return "", err
+	}
+	open := int(ps.dec.InputOffset()) - 1
 	if err := ps.checkDepth(2); err != nil {
-		return 0, err
+		return "", err
 	}
-	it := newObjectIter(b, open)
 	for {
-		kq, vs, ok := it.next()
-		if !ok {
+		if k, err := ps.peek(); err != nil {
+			return "", err
+		} else if k == '}' {
 			break
 		}
-		if b[vs] != '{' {
-			return 0, docError(ErrMalformed, fmt.Sprintf("its version %s is not an object", quoteShort(key(kq))))
+		kq, _, err := ps.next()
+		if err != nil {
+			return "", err
+		}
+		k, err := ps.peek()
+		if err != nil {
+			return "", err
+		}
+		if k != '{' {
+			if _, _, err := ps.next(); err != nil {
+				return "", err
+			}
+			return "", docError(ErrMalformed, fmt.Sprintf("its version %s is not an object", quoteShort(key(kq))))
 		}
 		if ps.lim.MaxVersions > 0 && len(p.Versions) >= ps.lim.MaxVersions {
-			return 0, docError(ErrTooManyVersions, fmt.Sprintf("it has more than %d versions", ps.lim.MaxVersions))
+			return "", docError(ErrTooManyVersions, fmt.Sprintf("it has more than %d versions", ps.lim.MaxVersions))
 		}
 		p.Versions = append(p.Versions, Version{Key: key(kq)})
-		v := &p.Versions[len(p.Versions)-1]
-		end, err := ps.manifest(v, vs)
-		if err != nil {
-			return 0, err
+		if err := ps.manifest(&p.Versions[len(p.Versions)-1]); err != nil {
+			return "", err
 		}
-		v.Raw = b[vs:end]
-		it.done(end)
+	}
+	if err := ps.token(); err != nil {
+		return "", err
 	}
 	// Appending left up to half the array unused; a cached document should not pin it.
 	p.Versions = slices.Clone(p.Versions)
+	// Likewise the corgi runs: move them into one arena of the exact size.
+	total := 0
+	for i := range p.Versions {
+		total += len(p.Versions[i].corgi)
+	}
+	arena := make([]uint32, 0, total)
+	for i := range p.Versions {
+		v := &p.Versions[i]
+		from := len(arena)
+		arena = append(arena, v.corgi...)
+		v.corgi = arena[from:len(arena):len(arena)]
+	}
+	ps.arena = nil
 	p.sortOrder()
-	return it.end(), nil
+	for j := 1; j < len(p.order); j++ {
+		if k := p.Versions[p.order[j]].Key; k == p.Versions[p.order[j-1]].Key {
+			return "", repeatError("its versions object", k)
+		}
+	}
+	return b[open:ps.dec.InputOffset()], nil
 }
 
-// manifest walks one version manifest (an object at b[open]) and fills v.Info and the
-// dist.tarball span. It returns the index just past the manifest.
-func (ps *parser) manifest(v *Version, open int) (int, error) {
+// manifest reads one version manifest (the object that comes next), member by member,
+// and fills v.Raw, v.Info and the dist.tarball span. The decoder validates each member
+// and hands back its extent, so only the few objects Écluse reads inside ("dist",
+// "scripts") are walked by the scanner.
+func (ps *parser) manifest(v *Version) error {
 	b := ps.b
+	if err := ps.token(); err != nil { // the opening brace, peeked by the caller
+		return err
+	}
+	open := int(ps.dec.InputOffset()) - 1
 	if err := ps.checkDepth(3); err != nil {
-		return 0, err
+		return err
 	}
 	v.Info.Name = ps.p.Name
 	v.Info.Version = v.Key
-	var scripts scriptSet
-	it := newObjectIter(b, open)
+	var (
+		scripts  scriptSet
+		seen     uint32 // manifestFieldBit of each member met so far
+		prevKept bool   // the previous member is in the abbreviated form
+	)
+	// A manifest has at most one run per kept field; start a new arena chunk unless
+	// that many fit, so each version's runs stay contiguous.
+	const maxRuns = 2 * 19
+	if cap(ps.arena)-len(ps.arena) < maxRuns {
+		ps.arena = make([]uint32, 0, 16384)
+	}
+	runs := len(ps.arena)
 	for {
-		kq, vs, ok := it.next()
-		if !ok {
+		if k, err := ps.peek(); err != nil {
+			return err
+		} else if k == '}' {
 			break
 		}
-		ve, d := skipValue(b, vs)
-		if err := ps.checkDepth(3 + d); err != nil {
-			return 0, err
+		kq, ks, err := ps.next()
+		if err != nil {
+			return err
 		}
-		it.done(ve)
-		val := b[vs:ve]
-		switch key(kq) {
+		val, vs, err := ps.next()
+		if err != nil {
+			return err
+		}
+		if err := ps.checkValueDepth(3, val); err != nil {
+			return err
+		}
+		k := key(kq)
+		bit := manifestFieldBit(k)
+		if bit != 0 {
+			if seen&bit != 0 {
+				return repeatError("its version "+quoteShort(v.Key), k)
+			}
+			seen |= bit
+		}
+		// Record the member in the abbreviated form's runs, extending the last run
+		// when the previous member was kept too.
+		kept := bit&corgiBits != 0
+		if kept && prevKept {
+			ps.arena[len(ps.arena)-1] = uint32(vs + len(val) - open)
+		} else if kept {
+			ps.arena = append(ps.arena, uint32(ks-open), uint32(vs+len(val)-open))
+		}
+		prevKept = kept
+		switch k {
 		case "version":
 			if got, isString := unquote(val); got != v.Key || !isString {
 				if !isString {
 					got = val
 				}
-				return 0, docError(ErrMalformed, fmt.Sprintf("its version %s says it is version %s", quoteShort(v.Key), quoteShort(got)))
+				return docError(ErrMalformed, fmt.Sprintf("its version %s says it is version %s", quoteShort(v.Key), quoteShort(got)))
 			}
 		case "dist":
 			if val[0] == '{' {
-				ps.dist(v, open, vs)
+				if err := ps.dist(v, open, vs); err != nil {
+					return err
+				}
 			}
 		case "scripts":
 			if val[0] == '{' {
-				scripts = ps.scripts(vs)
+				if scripts, err = ps.scripts(v, vs); err != nil {
+					return err
+				}
 			}
 		case "hasInstallScript":
 			v.Info.HasInstallScript = truthy(val)
+			v.flagStart, v.flagEnd = vs-open, vs+len(val)-open
 		case "gypfile":
 			v.Info.Gypfile = truthy(val)
 		case "deprecated":
@@ -352,33 +558,118 @@ func (ps *parser) manifest(v *Version, open int) (int, error) {
 			}
 		}
 	}
+	if err := ps.token(); err != nil { // the closing brace
+		return err
+	}
+	v.Raw = b[open:ps.dec.InputOffset()]
+	v.corgi = ps.arena[runs:len(ps.arena):len(ps.arena)]
 	v.Info.InstallScripts = scripts.list()
-	return it.end(), nil
+	return nil
+}
+
+// checkValueDepth checks the nesting of val, a validated value found at depth base.
+// A value's depth is at most the number of brackets it opens, which the CPU counts
+// much faster than any walk, so the exact walk runs only for a value with many.
+func (ps *parser) checkValueDepth(base int, val string) error {
+	if ps.lim.MaxDepth <= 0 || val == "" || (val[0] != '{' && val[0] != '[') {
+		return nil
+	}
+	if base+strings.Count(val, "{")+strings.Count(val, "[") <= ps.lim.MaxDepth {
+		return nil
+	}
+	_, d := skipNested(val, 0)
+	return ps.checkDepth(base + d)
 }
 
 // dist reads the dist object at b[open] of the manifest starting at b[manifest].
-func (ps *parser) dist(v *Version, manifest, open int) {
+func (ps *parser) dist(v *Version, manifest, open int) error {
 	b := ps.b
+	var seen uint8
 	it := newObjectIter(b, open)
 	for {
 		kq, vs, ok := it.next()
 		if !ok {
-			return
+			return nil
 		}
 		ve, _ := skipValue(b, vs)
 		it.done(ve)
 		val := b[vs:ve]
-		switch key(kq) {
+		k := key(kq)
+		var bit uint8
+		switch k {
 		case "integrity":
+			bit = 1
 			v.Info.Integrity, _ = unquote(val)
 		case "shasum":
+			bit = 2
 			v.Info.Shasum, _ = unquote(val)
 		case "tarball":
+			bit = 4
 			v.Tarball, _ = unquote(val)
 			v.tarStart, v.tarEnd = vs-manifest, ve-manifest
 		}
+		if seen&bit != 0 {
+			return repeatError("the dist of version "+quoteShort(v.Key), k)
+		}
+		seen |= bit
 	}
 }
+
+// manifestFieldBit gives each manifest member that Écluse reads or the abbreviated
+// form carries its own bit, so repeats can be found without a set; other names get 0.
+func manifestFieldBit(name string) uint32 {
+	switch name {
+	case "name":
+		return 1 << 0
+	case "version":
+		return 1 << 1
+	case "deprecated":
+		return 1 << 2
+	case "dependencies":
+		return 1 << 3
+	case "optionalDependencies":
+		return 1 << 4
+	case "devDependencies":
+		return 1 << 5
+	case "peerDependencies":
+		return 1 << 6
+	case "peerDependenciesMeta":
+		return 1 << 7
+	case "bundleDependencies":
+		return 1 << 8
+	case "bundledDependencies":
+		return 1 << 9
+	case "acceptDependencies":
+		return 1 << 10
+	case "bin":
+		return 1 << 11
+	case "directories":
+		return 1 << 12
+	case "dist":
+		return 1 << 13
+	case "engines":
+		return 1 << 14
+	case "cpu":
+		return 1 << 15
+	case "os":
+		return 1 << 16
+	case "_hasShrinkwrap":
+		return 1 << 17
+	case "hasInstallScript":
+		return 1 << 18
+	case "scripts":
+		return 1 << 19
+	case "gypfile":
+		return 1 << 20
+	}
+	return 0
+}
+
+// corgiBits holds the manifestFieldBit of every member the abbreviated form keeps: all
+// of them but scripts and gypfile, that is name, version, deprecated, the dependency
+// maps (dependencies, optional, dev, peer and its meta, bundle/bundled, accept), bin,
+// directories, dist, engines, cpu, os, _hasShrinkwrap and hasInstallScript.
+const corgiBits uint32 = 1<<19 - 1
 
 // scriptSet records which install-time lifecycle scripts a manifest declares.
 type scriptSet uint8
@@ -389,29 +680,35 @@ const (
 	scriptPostinstall
 )
 
-// scripts reads the scripts object at b[open]. A script counts when its value is
-// truthy in JavaScript terms, because that is when npm would try to run it.
-func (ps *parser) scripts(open int) scriptSet {
+// scripts reads the scripts object at b[open] of version v. A script counts when its
+// value is truthy in JavaScript terms, because that is when npm would try to run it.
+func (ps *parser) scripts(v *Version, open int) (scriptSet, error) {
 	b := ps.b
-	var s scriptSet
+	var s, seen scriptSet
 	it := newObjectIter(b, open)
 	for {
 		kq, vs, ok := it.next()
 		if !ok {
-			return s
+			return s, nil
 		}
 		ve, _ := skipValue(b, vs)
 		it.done(ve)
-		if !truthy(b[vs:ve]) {
-			continue
-		}
-		switch key(kq) {
+		k := key(kq)
+		var bit scriptSet
+		switch k {
 		case "preinstall":
-			s |= scriptPreinstall
+			bit = scriptPreinstall
 		case "install":
-			s |= scriptInstall
+			bit = scriptInstall
 		case "postinstall":
-			s |= scriptPostinstall
+			bit = scriptPostinstall
+		}
+		if seen&bit != 0 {
+			return 0, repeatError("the scripts of version "+quoteShort(v.Key), k)
+		}
+		seen |= bit
+		if truthy(b[vs:ve]) {
+			s |= bit
 		}
 	}
 }
@@ -460,18 +757,31 @@ func (ps *parser) time(open int) (int, error) {
 	return it.end(), nil
 }
 
-// linkTimes points each time entry at its version and fills Info.Published.
-func (ps *parser) linkTimes() {
+// linkTimes points each time entry at its version and fills Info.Published. It refuses
+// a time object that names the same key twice.
+func (ps *parser) linkTimes() error {
 	p := ps.p
+	dated := make([]bool, len(p.Versions))
+	var others []string
 	for i := range p.times {
 		e := &p.times[i]
-		vi, ok := p.lookup(key(e.keyRaw))
+		k := key(e.keyRaw)
+		vi, ok := p.lookup(k)
 		if !ok {
+			others = append(others, k)
 			continue
 		}
+		if dated[vi] {
+			return repeatError("its time object", k)
+		}
+		dated[vi] = true
 		e.ver = vi
 		p.Versions[vi].Info.Published = parseTime(e.val)
 	}
+	if k, dup := firstRepeat(others); dup {
+		return repeatError("its time object", k)
+	}
+	return nil
 }
 
 // parseTime reads an RFC 3339 timestamp (fractional seconds allowed) from a JSON
@@ -498,6 +808,7 @@ func (ps *parser) distTags(open int) (int, error) {
 	if err := ps.checkDepth(2); err != nil {
 		return 0, err
 	}
+	var tags []string
 	it := newObjectIter(b, open)
 	for {
 		kq, vs, ok := it.next()
@@ -509,9 +820,14 @@ func (ps *parser) distTags(open int) (int, error) {
 			return 0, err
 		}
 		it.done(ve)
+		k := key(kq)
+		tags = append(tags, k)
 		if v, ok := unquote(b[vs:ve]); ok {
-			p.DistTags = append(p.DistTags, DistTag{Name: key(kq), Version: v})
+			p.DistTags = append(p.DistTags, DistTag{Name: k, Version: v})
 		}
+	}
+	if k, dup := firstRepeat(tags); dup {
+		return 0, repeatError("its dist-tags", k)
 	}
 	return it.end(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestParseBasic(t *testing.T) {
@@ -107,6 +108,20 @@ func TestParseEscapes(t *testing.T) {
 	checkAbbreviated(t, p, ref, abbr, nil, gateURL)
 }
 
+// TestParseRepeatsInCopiedValues: a repeated name inside a value that is only copied
+// (not read, not rebuilt) is served as it came; the client sees what the upstream sent.
+func TestParseRepeatsInCopiedValues(t *testing.T) {
+	raw := `{"name":"x","versions":{"1.0.0":{"version":"1.0.0","dependencies":{"a":"1","a":"2"},"readme":"r","readme":"s"}},"other":{"k":1,"k":2}}`
+	p := mustParse(t, []byte(raw), "x")
+	out, err := p.Render(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"dependencies":{"a":"1","a":"2"}`) || !strings.Contains(string(out), `"other":{"k":1,"k":2}`) {
+		t.Errorf("Render changed copied values: %s", out)
+	}
+}
+
 func TestParseLenientFields(t *testing.T) {
 	// Odd but harmless shapes are read the way npm would, not refused.
 	raw := []byte(`{"name":"odd","dist-tags":{"latest":"1.0.0","broken":7},"versions":{` +
@@ -159,9 +174,17 @@ func TestParseErrors(t *testing.T) {
 		{"trailing data", ok + `{}`, ErrMalformed, "not valid JSON"},
 		{"invalid UTF-8", "{\"name\":\"x\",\"readme\":\"\xff\"}", ErrMalformed, "not valid JSON"},
 		{"lone surrogate", `{"name":"x","readme":"\ud800"}`, ErrMalformed, "not valid JSON"},
-		{"duplicate top-level key", `{"name":"x","name":"x"}`, ErrMalformed, "not valid JSON"},
-		{"duplicate key in dist", `{"name":"x","versions":{"1.0.0":{"dist":{"tarball":"a","t\u0061rball":"b"}}}}`, ErrMalformed, "not valid JSON"},
-		{"duplicate version", `{"name":"x","versions":{"1.0.0":{},"1.0.0":{}}}`, ErrMalformed, "not valid JSON"},
+		{"duplicate top-level key", `{"name":"x","name":"x"}`, ErrMalformed, `top level repeats the member name "name"`},
+		{"duplicate versions key", `{"name":"x","versions":{},"versions":{}}`, ErrMalformed, `repeats the member name "versions"`},
+		{"duplicate key in dist", `{"name":"x","versions":{"1.0.0":{"dist":{"tarball":"a","t\u0061rball":"b"}}}}`, ErrMalformed, `dist of version "1.0.0" repeats the member name "tarball"`},
+		{"duplicate integrity", `{"name":"x","versions":{"1.0.0":{"dist":{"integrity":"a","integrity":"b"}}}}`, ErrMalformed, `repeats the member name "integrity"`},
+		{"duplicate version", `{"name":"x","versions":{"1.0.0":{},"1.0.0":{}}}`, ErrMalformed, `versions object repeats the member name "1.0.0"`},
+		{"duplicate manifest field", `{"name":"x","versions":{"1.0.0":{"dependencies":{},"dependencies":{"a":"1"}}}}`, ErrMalformed, `version "1.0.0" repeats the member name "dependencies"`},
+		{"duplicate scripts", `{"name":"x","versions":{"1.0.0":{"scripts":{},"scripts":{"postinstall":"x"}}}}`, ErrMalformed, `repeats the member name "scripts"`},
+		{"duplicate install script", `{"name":"x","versions":{"1.0.0":{"scripts":{"postinstall":"x","postinstall":""}}}}`, ErrMalformed, `scripts of version "1.0.0" repeats the member name "postinstall"`},
+		{"duplicate version time", `{"name":"x","versions":{"1.0.0":{}},"time":{"1.0.0":"2020-01-01T00:00:00Z","1.0.0":"2026-01-01T00:00:00Z"}}`, ErrMalformed, `time object repeats the member name "1.0.0"`},
+		{"duplicate modified", `{"name":"x","time":{"modified":"a","modified":"b"}}`, ErrMalformed, `time object repeats the member name "modified"`},
+		{"duplicate tag", `{"name":"x","dist-tags":{"latest":"1.0.0","latest":"2.0.0"}}`, ErrMalformed, `dist-tags repeats the member name "latest"`},
 		{"array", `["name"]`, ErrMalformed, "not a JSON object"},
 		{"string", `"x"`, ErrMalformed, "not a JSON object"},
 		{"versions not an object", `{"name":"x","versions":[]}`, ErrMalformed, "versions field is not an object"},
@@ -267,6 +290,7 @@ func FuzzParsePackument(f *testing.F) {
 		`{"name":"x","versions":{}}`,
 		`{"name":"x","versions":{"1.0.0":{"dist":{"tarball":null}}}}`,
 		` { "name" : "x" , "versions" : { "1.0.0" : { "dist" : { "tarball" : "a" } } } } `,
+		`{"name":"x","versions":{"1.0.0":{"dependencies":{"a":"1","a":"2"},"readme":"r","readme":"s"}},"other":{"k":1,"k":2}}`,
 	} {
 		f.Add([]byte(s), "x")
 	}
@@ -307,4 +331,31 @@ func FuzzParsePackument(f *testing.F) {
 		}
 		checkAbbreviated(t, p, ref, abbr, odd, gateURL)
 	})
+}
+
+// TestParseAdoptsBuffer: a document read into a buffer of about its own size is used in
+// place (no copy of a possibly 20 MB document), while one sitting in a much larger
+// buffer is copied so the unused capacity is not kept alive by the cache.
+func TestParseAdoptsBuffer(t *testing.T) {
+	doc := `{"name":"demo","versions":{"1.0.0":{"name":"demo","version":"1.0.0","dist":{"integrity":"sha512-x"}}}}`
+	tests := []struct {
+		name   string
+		extra  int
+		shared bool
+	}{
+		{"exact size", 0, true},
+		{"small slack", len(doc) / 8, true},
+		{"large slack", len(doc), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := append(make([]byte, 0, len(doc)+tt.extra), doc...)
+			p := mustParse(t, raw, "demo")
+			got := p.Versions[0].Info.Integrity
+			shared := unsafe.StringData(got) == &raw[strings.Index(doc, "sha512-x")]
+			if shared != tt.shared {
+				t.Errorf("name shares the caller's buffer = %v, want %v", shared, tt.shared)
+			}
+		})
+	}
 }

@@ -200,24 +200,34 @@ func (p *Packument) fullSize(keep func(int) bool, tarballURL func(*Version) stri
 	for i := range p.times {
 		n += len(p.times[i].keyRaw) + len(p.times[i].val) + 2
 	}
-	// A rewritten URL is assumed as long as the first one, adjusted for the key.
-	urlBase, sampled := 0, false
+	est := urlEstimator{tarballURL: tarballURL}
 	for i := range p.Versions {
-		if !keep(i) {
-			continue
+		if keep(i) {
+			v := &p.Versions[i]
+			n += len(v.Key) + len(v.Raw) + 4 + est.delta(v)
 		}
-		v := &p.Versions[i]
-		n += len(v.Key) + len(v.Raw) + 4
-		if tarballURL == nil || v.tarEnd == 0 {
-			continue
-		}
-		if !sampled {
-			sampled = true
-			urlBase = len(tarballURL(v)) - len(v.Key)
-		}
-		n += urlBase + len(v.Key) + 2 - (v.tarEnd - v.tarStart)
 	}
 	return n
+}
+
+// urlEstimator estimates how much rewriting a manifest's dist.tarball changes its
+// length, without building every URL: a rewritten URL is assumed as long as the first
+// one, adjusted for the version's length. (Output slices still grow if it is wrong.)
+type urlEstimator struct {
+	tarballURL func(*Version) string
+	base       int
+	sampled    bool
+}
+
+func (e *urlEstimator) delta(v *Version) int {
+	if e.tarballURL == nil || v.tarEnd == 0 {
+		return 0
+	}
+	if !e.sampled {
+		e.sampled = true
+		e.base = len(e.tarballURL(v)) - len(v.Key)
+	}
+	return e.base + len(v.Key) + 2 - (v.tarEnd - v.tarStart)
 }
 
 // trim returns out without spare capacity worth keeping: rendered documents are cached,

@@ -204,8 +204,9 @@ func TestAbbreviatedDropsOtherFields(t *testing.T) {
 			t.Errorf("abbreviated form contains %s:\n%s", s, out)
 		}
 	}
-	for _, s := range []string{`"os":["linux", "darwin"]`, `"cpu":["x64", "arm64"]`, `"peerDependenciesMeta":{"react": {"optional": true}}`,
-		`"_hasShrinkwrap":false`, `"bundleDependencies":["inner"]`, `"deprecated":"use 1.x"`, `"engines":{"node": ">=18"}`,
+	// Kept members are copied as served, spacing included.
+	for _, s := range []string{`"os": ["linux", "darwin"]`, `"cpu": ["x64", "arm64"]`, `"peerDependenciesMeta": {"react": {"optional": true}}`,
+		`"_hasShrinkwrap": false`, `"bundleDependencies": ["inner"]`, `"deprecated": "use 1.x"`, `"engines": {"node": ">=18"}`,
 		`"signatures": [{"keyid": "SHA256:example", "sig": "MEUCIQ=="}]`} {
 		if !bytes.Contains(out, []byte(s)) {
 			t.Errorf("abbreviated form lacks %s:\n%s", s, out)

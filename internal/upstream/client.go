@@ -94,7 +94,7 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 	if err := c.checkStatus(resp); err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBytes+1))
+	body, err := readBounded(resp.Body, c.opts.MaxBytes, resp.ContentLength)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, err
@@ -105,6 +105,31 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 		return nil, fmt.Errorf("%s packument of %s: %w (%d bytes)", c.opts.Origin, name, ErrTooLarge, c.opts.MaxBytes)
 	}
 	return body, nil
+}
+
+// readBounded reads r to its end, or to one byte past limit (the caller refuses that).
+// When the upstream announced the length (hint >= 0, within the limit) the buffer is
+// allocated once at that size, so a large document is neither copied while the buffer
+// grows nor left with unused capacity: the parser adopts it in place.
+func readBounded(r io.Reader, limit, hint int64) ([]byte, error) {
+	r = io.LimitReader(r, limit+1)
+	if hint < 0 || hint > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, hint+1) // one spare byte to see EOF (or a longer body) without growing
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // longer than announced: grow as io.ReadAll would
+		}
+	}
 }
 
 // Open starts reading a file (a tarball) at u. The caller closes the body; size is -1

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ecluse/ecluse/internal/redact"
 )
@@ -167,5 +168,38 @@ func TestPackumentURL(t *testing.T) {
 		if got := c.PackumentURL(name).String(); got != want {
 			t.Errorf("PackumentURL(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+func TestReadBounded(t *testing.T) {
+	body := strings.Repeat("x", 1000)
+	tests := []struct {
+		name    string
+		limit   int64
+		hint    int64
+		wantLen int
+		wantCap int // 0: not checked
+	}{
+		{"announced length: one allocation of that size", 5000, 1000, 1000, 1001},
+		{"unknown length", 5000, -1, 1000, 0},
+		{"announced shorter than sent", 5000, 10, 1000, 0},
+		{"announced longer than sent", 5000, 2000, 1000, 2001},
+		{"over the limit, announced", 500, 1000, 501, 0},
+		{"over the limit, unknown", 500, -1, 501, 0},
+		{"over the limit, announced within it", 500, 100, 501, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readBounded(iotest.OneByteReader(strings.NewReader(body)), tt.limit, tt.hint)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.wantLen || string(got) != body[:tt.wantLen] {
+				t.Errorf("read %d bytes, want %d", len(got), tt.wantLen)
+			}
+			if tt.wantCap != 0 && cap(got) != tt.wantCap {
+				t.Errorf("buffer capacity %d, want %d", cap(got), tt.wantCap)
+			}
+		})
 	}
 }
