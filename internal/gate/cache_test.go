@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"github.com/ecluse/ecluse/internal/npm"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestETag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ea, eb := etag([]byte(tt.a)), etag([]byte(tt.b))
+			ea, eb := etag(npm.TextOf([]byte(tt.a))), etag(npm.TextOf([]byte(tt.b)))
 			if (ea == eb) != tt.same {
 				t.Errorf("etag(%q) = %s, etag(%q) = %s; want equal %v", tt.a, ea, tt.b, eb, tt.same)
 			}

@@ -158,11 +158,6 @@ func (g *Gate) credentialKey(cred redact.Secret) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// tarballURL is where a client fetches a served version's tarball: back through Écluse.
-func (g *Gate) tarballURL(name, version string) string {
-	return g.tarballPrefix + npm.TarballPath(name, version)
-}
-
 // tarballPrefixOf is the part of every rewritten tarball URL before the package path:
 // the external base URL without its trailing slash, or "" for root-relative URLs.
 func tarballPrefixOf(u *url.URL) string {

@@ -263,7 +263,7 @@ func TestPublicPackumentFiltered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := decode(t, doc.Body)
+	s := decode(t, doc.Body.Bytes())
 	if got := keys(s.Versions); got != "1.0.0" {
 		t.Errorf("versions = %s, want 1.0.0 only", got)
 	}
@@ -285,7 +285,7 @@ func TestPublicPackumentFiltered(t *testing.T) {
 	// A second request is served from the cache without asking either upstream.
 	before := f.pub.totalHits() + f.priv.totalHits()
 	again, err := f.gate.Packument(context.Background(), Query{Name: "left-pad"})
-	if err != nil || again.Cache != "hit" || !bytes.Equal(again.Body, doc.Body) {
+	if err != nil || again.Cache != "hit" || again.Body.String() != doc.Body.String() {
 		t.Fatalf("second request: cache %s err %v", again.Cache, err)
 	}
 	if after := f.pub.totalHits() + f.priv.totalHits(); after != before {
@@ -298,7 +298,7 @@ func TestPublicPackumentFiltered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(decode(t, later.Body).Versions); got != "1.0.0,1.2.0" {
+	if got := keys(decode(t, later.Body.Bytes()).Versions); got != "1.0.0,1.2.0" {
 		t.Errorf("after quarantine versions = %s, want 1.0.0,1.2.0", got)
 	}
 	if later.ETag == doc.ETag {
@@ -319,7 +319,7 @@ func TestAbbreviatedAndVersion(t *testing.T) {
 	if doc.ContentType != ContentTypeAbbreviated {
 		t.Errorf("content type = %s", doc.ContentType)
 	}
-	s := decode(t, doc.Body)
+	s := decode(t, doc.Body.Bytes())
 	if keys(s.Versions) != "1.0.0" || s.Readme != "" {
 		t.Errorf("abbreviated = %s", doc.Body)
 	}
@@ -327,7 +327,7 @@ func TestAbbreviatedAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(v.Body), `"version":"1.0.0"`) {
+	if !strings.Contains(v.Body.String(), `"version":"1.0.0"`) {
 		t.Errorf("latest manifest = %s", v.Body)
 	}
 	if _, err := f.gate.Packument(context.Background(), Query{Name: "left-pad", Version: "1.2.0"}); !errors.Is(err, ErrNotFound) {
@@ -355,7 +355,7 @@ func TestPrivateFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := decode(t, doc.Body)
+		s := decode(t, doc.Body.Bytes())
 		if doc.Source != SourcePrivate || len(s.Versions) != 1 || s.DistTags["latest"] != "1.0.0" {
 			t.Errorf("source %s versions %v tags %v", doc.Source, s.Versions, s.DistTags)
 		}
@@ -383,7 +383,7 @@ func TestPrivateFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := decode(t, doc.Body)
+		s := decode(t, doc.Body.Bytes())
 		if doc.Source != SourceMirrorPublic || keys(s.Versions) != "1.0.0,1.2.0" {
 			t.Errorf("source %s versions %s", doc.Source, keys(s.Versions))
 		}
@@ -399,7 +399,7 @@ func TestPrivateFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if doc.Warning == "" || keys(decode(t, doc.Body).Versions) != "1.2.0" {
+		if doc.Warning == "" || keys(decode(t, doc.Body.Bytes()).Versions) != "1.2.0" {
 			t.Errorf("warning %q body %s", doc.Warning, doc.Body)
 		}
 	})
@@ -554,8 +554,8 @@ func TestWarnModeCountsWithoutDenying(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.Warned != 2 || doc.Blocked != 0 || keys(decode(t, doc.Body).Versions) != "0.9.0,1.0.0" {
-		t.Errorf("warned %d blocked %d versions %s; want both served and both warned", doc.Warned, doc.Blocked, keys(decode(t, doc.Body).Versions))
+	if doc.Warned != 2 || doc.Blocked != 0 || keys(decode(t, doc.Body.Bytes()).Versions) != "0.9.0,1.0.0" {
+		t.Errorf("warned %d blocked %d versions %s; want both served and both warned", doc.Warned, doc.Blocked, keys(decode(t, doc.Body.Bytes()).Versions))
 	}
 }
 
@@ -615,7 +615,7 @@ func TestExceptionExpiryEndsCachedDocument(t *testing.T) {
 		func(o *Options) { o.CacheTTL = 30 * day })
 	f.pub.add("hot", "1.0.0", ver{v: "1.0.0", age: time.Hour})
 	doc, err := f.gate.Packument(context.Background(), Query{Name: "hot"})
-	if err != nil || keys(decode(t, doc.Body).Versions) != "1.0.0" {
+	if err != nil || keys(decode(t, doc.Body.Bytes()).Versions) != "1.0.0" {
 		t.Fatalf("with the exception: %v %s", err, doc.Body)
 	}
 	f.advance(13 * time.Hour) // past the expiry, well inside the TTL
@@ -623,7 +623,7 @@ func TestExceptionExpiryEndsCachedDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(decode(t, doc.Body).Versions); got != "" {
+	if got := keys(decode(t, doc.Body.Bytes()).Versions); got != "" {
 		t.Errorf("after the exception lapsed versions = %q, want none (the cached document outlived the exception)", got)
 	}
 }

@@ -24,25 +24,33 @@ import (
 //
 // keep and tarballURL mean what they mean for Render.
 func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *Version) string) ([]byte, error) {
-	keep = orAll(keep)
-	tags := p.repairTags(keep)
-	// The kept manifests bound the output from above; trim gives back what the
-	// dropped fields leave unused.
-	out := make([]byte, 0, p.abbreviatedBound(keep, tarballURL))
-	out = append(out, `{"name":`...)
-	out, err := jsontext.AppendQuote(out, p.Name)
+	t, err := p.RenderAbbreviatedText(keep, tarballURL)
 	if err != nil {
 		return nil, err
 	}
+	return t.Bytes(), nil
+}
+
+// RenderAbbreviatedText is RenderAbbreviated without joining the result: the Text
+// refers to the parsed document's bytes instead of copying them.
+func (p *Packument) RenderAbbreviatedText(keep func(i int) bool, tarballURL func(v *Version) string) (Text, error) {
+	keep = orAll(keep)
+	tags := p.repairTags(keep)
+	b := &textBuilder{side: make([]byte, 0, p.abbreviatedSideSize(keep))}
+	b.side = append(b.side, `{"name":`...)
+	var err error
+	if b.side, err = jsontext.AppendQuote(b.side, p.Name); err != nil {
+		return Text{}, err
+	}
 	if mod := p.modified(keep); mod != "" {
-		out = append(out, `,"modified":`...)
-		out = append(out, mod...)
+		b.side = append(b.side, `,"modified":`...)
+		b.side = append(b.side, mod...)
 	}
-	out = append(out, `,"dist-tags":`...)
-	if out, err = appendTags(out, tags); err != nil {
-		return nil, err
+	b.side = append(b.side, `,"dist-tags":`...)
+	if b.side, err = appendTags(b.side, tags); err != nil {
+		return Text{}, err
 	}
-	out = append(out, `,"versions":{`...)
+	b.side = append(b.side, `,"versions":{`...)
 	n := 0
 	for i := range p.Versions {
 		if !keep(i) {
@@ -50,50 +58,47 @@ func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *
 		}
 		v := &p.Versions[i]
 		if n > 0 {
-			out = append(out, ',')
+			b.side = append(b.side, ',')
 		}
 		n++
-		if out, err = appendVersionKey(out, v); err != nil {
-			return nil, err
+		if b.side, err = appendVersionKey(b.side, v); err != nil {
+			return Text{}, err
 		}
-		out = append(out, ':')
-		if out, err = appendCorgi(out, v, tarballURL); err != nil {
-			return nil, err
+		b.side = append(b.side, ':')
+		if err = corgiTo(b, v, tarballURL); err != nil {
+			return Text{}, err
 		}
 	}
-	out = append(out, "}}"...)
-	return trim(out), nil
+	b.side = append(b.side, "}}"...)
+	return b.text(), nil
 }
 
-// abbreviatedBound is an upper bound of RenderAbbreviated's output length, from the
-// sizes of the kept members measured while parsing, so the output needs neither a
-// second walk to size it nor a copy to trim it.
-func (p *Packument) abbreviatedBound(keep func(int) bool, tarballURL func(*Version) string) int {
-	n := len(p.Name) + 128
+// abbreviatedSideSize estimates the bytes RenderAbbreviatedText copies rather than
+// refers to: short runs of kept members, and per version its key, URL and separators.
+func (p *Packument) abbreviatedSideSize(keep func(int) bool) int {
+	n := 1024 + len(p.Name)
 	for _, t := range p.DistTags {
 		n += len(t.Name) + len(t.Version) + 6
 	}
-	est := urlEstimator{tarballURL: tarballURL}
 	for i := range p.Versions {
 		if !keep(i) {
 			continue
 		}
 		v := &p.Versions[i]
-		n += len(v.Key) + 6 + est.delta(v)
+		n += len(v.Key) + 160
 		for j := 0; j+1 < len(v.corgi); j += 2 {
-			n += int(v.corgi[j+1]-v.corgi[j]) + 1
-		}
-		if len(v.Info.InstallScripts) > 0 || v.Info.Gypfile {
-			n += len(`,"hasInstallScript":true`)
+			if l := int(v.corgi[j+1] - v.corgi[j]); l < 2*refMin { // a run split by a splice may fall below refMin
+				n += l + 1
+			}
 		}
 	}
 	return n
 }
 
-// appendCorgi appends v's abbreviated manifest: the kept members in manifest order,
-// copied run by run (see Version.corgi), with dist.tarball rewritten and
-// hasInstallScript forced to true where the version runs code at install time.
-func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string) ([]byte, error) {
+// corgiTo adds v's abbreviated manifest: the kept members in manifest order, copied
+// run by run (see Version.corgi), with dist.tarball rewritten and hasInstallScript
+// forced to true where the version runs code at install time.
+func corgiTo(b *textBuilder, v *Version, tarballURL func(*Version) string) error {
 	raw := v.Raw
 	needsFlag := len(v.Info.InstallScripts) > 0 || v.Info.Gypfile
 	// At most two splices: the tarball URL and the flag's value, applied in order.
@@ -101,49 +106,53 @@ func appendCorgi(out []byte, v *Version, tarballURL func(*Version) string) ([]by
 	n := 0
 	if tarballURL != nil && v.tarEnd > 0 {
 		if u := tarballURL(v); u != "" {
-			quoted, err := jsontext.AppendQuote(nil, u)
-			if err != nil {
-				return nil, err
-			}
-			sp[n] = splice{v.tarStart, v.tarEnd, quoted}
+			sp[n] = splice{start: v.tarStart, end: v.tarEnd, quote: u}
 			n++
 		}
 	}
 	if needsFlag && v.flagEnd > 0 && raw[v.flagStart:v.flagEnd] != "true" {
-		sp[n] = splice{v.flagStart, v.flagEnd, []byte("true")}
+		sp[n] = splice{start: v.flagStart, end: v.flagEnd, with: "true"}
 		n++
 	}
 	if n == 2 && sp[1].start < sp[0].start {
 		sp[0], sp[1] = sp[1], sp[0]
 	}
-	out = append(out, '{')
+	b.side = append(b.side, '{')
 	for j := 0; j+1 < len(v.corgi); j += 2 {
 		if j > 0 {
-			out = append(out, ',')
+			b.side = append(b.side, ',')
 		}
 		start, end := int(v.corgi[j]), int(v.corgi[j+1])
 		for _, s := range sp[:n] {
 			if s.start >= start && s.end <= end {
-				out = append(out, raw[start:s.start]...)
-				out = append(out, s.with...)
+				b.ref(raw[start:s.start])
+				if s.quote != "" {
+					var err error
+					if b.side, err = jsontext.AppendQuote(b.side, s.quote); err != nil {
+						return err
+					}
+				} else {
+					b.side = append(b.side, s.with...)
+				}
 				start = s.end
 			}
 		}
-		out = append(out, raw[start:end]...)
+		b.ref(raw[start:end])
 	}
 	if needsFlag && v.flagEnd == 0 {
 		if len(v.corgi) > 0 {
-			out = append(out, ',')
+			b.side = append(b.side, ',')
 		}
-		out = append(out, `"hasInstallScript":true`...)
+		b.side = append(b.side, `"hasInstallScript":true`...)
 	}
-	return append(out, '}'), nil
+	b.side = append(b.side, '}')
+	return nil
 }
 
-// splice replaces raw[start:end] with with.
+// splice replaces raw[start:end] with with, or with quote as a JSON string.
 type splice struct {
-	start, end int
-	with       []byte
+	start, end  int
+	with, quote string
 }
 
 // modified returns the JSON string for the abbreviated form's "modified": time.modified

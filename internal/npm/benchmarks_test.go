@@ -20,7 +20,7 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem -count 5 ./internal/npm/
 
-var benchFixtures = []fixture{fixtures[0], fixtures[1]} // next, typescript
+var benchFixtures = []fixture{fixtures[0], fixtures[1], fixtures[3]} // next, typescript, react
 
 func BenchmarkPackument(b *testing.B) {
 	for _, fx := range benchFixtures {
@@ -28,7 +28,15 @@ func BenchmarkPackument(b *testing.B) {
 		parsed := mustParse(b, raw, fx.name)
 		half := func(i int) bool { return i%2 == 0 }
 
-		b.Run(fx.name+"/ValidateJSONText", func(b *testing.B) {
+		b.Run(fx.name+"/ValidatePlain", func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if !jsontext.Value(raw).IsValid(jsontext.AllowDuplicateNames(true)) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(fx.name+"/ValidateStrict", func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
 				if !jsontext.Value(raw).IsValid() {

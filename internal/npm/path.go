@@ -185,9 +185,17 @@ func tarballVersion(name, file string) (version, reason string) {
 // ParseRequestPath reads it back as a KindTarball request for the same name and
 // version. Characters outside the name alphabet are percent-escaped.
 func TarballPath(name, version string) string {
+	return TarballURLs("", name)(version)
+}
+
+// TarballURLs returns a function giving, for each version of the package name, the
+// tarball path of TarballPath after prefix (an external base URL without its trailing
+// slash, or ""). The part of the path that depends on the name is escaped once, so a
+// rendering that rewrites thousands of versions builds each URL with one allocation.
+func TarballURLs(prefix, name string) func(version string) string {
 	scope, base := splitName(name)
 	var b strings.Builder
-	b.Grow(len(name) + len(base) + len(version) + 10)
+	b.WriteString(prefix)
 	b.WriteByte('/')
 	if scope != "" {
 		b.WriteByte('@')
@@ -198,9 +206,15 @@ func TarballPath(name, version string) string {
 	b.WriteString("/-/")
 	escapeSegment(&b, base)
 	b.WriteByte('-')
-	escapeSegment(&b, version)
-	b.WriteString(".tgz")
-	return b.String()
+	head := b.String()
+	return func(version string) string {
+		var b strings.Builder
+		b.Grow(len(head) + len(version) + 4)
+		b.WriteString(head)
+		escapeSegment(&b, version)
+		b.WriteString(".tgz")
+		return b.String()
+	}
 }
 
 // escapeSegment writes s with every byte outside the name alphabet and "+" escaped.

@@ -103,10 +103,10 @@ func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(doc.Body)))
+	hd.Set("Content-Length", strconv.Itoa(doc.Body.Len()))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(doc.Body)
+		_, _ = doc.Body.WriteTo(w)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecluse/ecluse/internal/gate"
+	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -67,7 +68,7 @@ func npmServer(t *testing.T, g *fakeGate, token string) *Server {
 }
 
 func TestNPMRoutes(t *testing.T) {
-	g := &fakeGate{doc: &gate.Document{Body: []byte(`{"name":"x"}`), ContentType: "application/json", ETag: `"abc"`, Source: "public", Blocked: 2, Warned: 1, Cache: "miss"}}
+	g := &fakeGate{doc: &gate.Document{Body: npm.TextOf([]byte(`{"name":"x"}`)), ContentType: "application/json", ETag: `"abc"`, Source: "public", Blocked: 2, Warned: 1, Cache: "miss"}}
 	s := npmServer(t, g, "")
 	tests := []struct {
 		path, accept        string
@@ -124,7 +125,7 @@ func TestNPMBadPaths(t *testing.T) {
 }
 
 func TestConditionalAndHead(t *testing.T) {
-	g := &fakeGate{doc: &gate.Document{Body: []byte(`{"name":"x"}`), ContentType: "application/json", ETag: `"abc"`}}
+	g := &fakeGate{doc: &gate.Document{Body: npm.TextOf([]byte(`{"name":"x"}`)), ContentType: "application/json", ETag: `"abc"`}}
 	s := npmServer(t, g, "")
 	if w := do(s, "GET", "/x", http.Header{"If-None-Match": {`W/"zzz", "abc"`}}); w.Code != 304 || w.Body.Len() != 0 {
 		t.Errorf("matching If-None-Match = %d with %d bytes", w.Code, w.Body.Len())
@@ -178,7 +179,7 @@ func TestTarballMismatchAbortsConnection(t *testing.T) {
 }
 
 func TestEdgeTokenIsNotPassedThrough(t *testing.T) {
-	g := &fakeGate{doc: &gate.Document{Body: []byte(`{}`), ContentType: "application/json", ETag: `"e"`}}
+	g := &fakeGate{doc: &gate.Document{Body: npm.TextOf([]byte(`{}`)), ContentType: "application/json", ETag: `"e"`}}
 	s := npmServer(t, g, "edge-tok")
 	do(s, "GET", "/x", http.Header{"Authorization": {"Bearer edge-tok"}})
 	if g.lastQuery.Credential.IsSet() {

@@ -1,0 +1,77 @@
+package npm
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+func TestText(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(b *textBuilder)
+		want  string
+		parts int
+	}{
+		{"empty", func(*textBuilder) {}, "", 0},
+		{"generated only", func(b *textBuilder) { b.side = append(b.side, "{}"...) }, "{}", 1},
+		{"short reference copied", func(b *textBuilder) {
+			b.side = append(b.side, '[')
+			b.ref("abc")
+			b.side = append(b.side, ']')
+		}, "[abc]", 1},
+		{"long reference kept", func(b *textBuilder) {
+			b.side = append(b.side, '[')
+			b.ref(strings.Repeat("x", refMin))
+			b.side = append(b.side, ']')
+		}, "[" + strings.Repeat("x", refMin) + "]", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &textBuilder{}
+			tt.build(b)
+			txt := b.text()
+			var w bytes.Buffer
+			if n, err := txt.WriteTo(&w); err != nil || int(n) != len(tt.want) {
+				t.Fatalf("WriteTo = %d, %v", n, err)
+			}
+			if w.String() != tt.want || string(txt.Bytes()) != tt.want || txt.String() != tt.want || txt.Len() != len(tt.want) {
+				t.Errorf("text = %q / %q / %q (len %d), want %q", w.String(), txt.Bytes(), txt.String(), txt.Len(), tt.want)
+			}
+			if len(txt.parts) != tt.parts {
+				t.Errorf("%d parts, want %d", len(txt.parts), tt.parts)
+			}
+		})
+	}
+	if got := TextOf([]byte("ab")).String(); got != "ab" {
+		t.Errorf("TextOf = %q", got)
+	}
+}
+
+// TestRenderTextSharesDocument: a rendered document refers to the parsed document's
+// manifests instead of copying them, so a cached rendering costs little memory.
+func TestRenderTextSharesDocument(t *testing.T) {
+	raw := []byte(`{"name":"x","versions":{"1.0.0":{"version":"1.0.0","dependencies":{"a":"` + strings.Repeat("1", 300) +
+		`"},"dist":{"tarball":"https://upstream.example.test/x/-/x-1.0.0.tgz","integrity":"sha512-x"}}}}`)
+	p := mustParse(t, raw, "x")
+	for _, render := range []func() (Text, error){
+		func() (Text, error) { return p.RenderText(nil, gateURL) },
+		func() (Text, error) { return p.RenderAbbreviatedText(nil, gateURL) },
+	} {
+		txt, err := render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := uintptr(unsafe.Pointer(&raw[0])), uintptr(unsafe.Pointer(&raw[len(raw)-1]))
+		shared := 0
+		for _, part := range txt.parts {
+			if a := uintptr(unsafe.Pointer(unsafe.StringData(part))); a >= lo && a <= hi {
+				shared += len(part)
+			}
+		}
+		if shared < 300 {
+			t.Errorf("only %d bytes of the rendering refer to the document: %q", shared, txt.parts)
+		}
+	}
+}
