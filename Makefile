@@ -38,7 +38,7 @@ e2e:
 # Benchmarks: see docs/performance.md for the method and the figures.
 bench:
 	go test -run '^$$' -bench . -benchmem -count 5 ./internal/npm/ ./internal/policy/
-	go test -run '^$$' -bench ReadPath -benchtime 5x -count 3 ./internal/gate/
+	go test -run '^$$' -bench ReadPath -benchtime 40x -count 5 ./internal/gate/
 	go test -run '^$$' -bench LargeTarballRSS -benchtime 1x ./e2e/
 
 # Run Écluse locally in front of a real Verdaccio (see README).
