@@ -282,7 +282,7 @@ func key(quoted string) string {
 }
 
 func (ps *parser) document(wantName string) error {
-	b, p := ps.b, ps.p
+	p := ps.p
 	k, err := ps.peek()
 	if err != nil {
 		return err
@@ -336,8 +336,7 @@ func (ps *parser) document(wantName string) error {
 			_, err = ps.distTags(vs)
 		case "name":
 			m.kind = memberName
-			_, d := skipValue(b, vs)
-			err = ps.checkDepth(1 + d)
+			err = ps.checkValueDepth(1, val)
 			name, isString := unquote(val)
 			switch {
 			case err != nil:
@@ -348,8 +347,7 @@ func (ps *parser) document(wantName string) error {
 			}
 			haveName = true
 		default:
-			_, d := skipValue(b, vs)
-			err = ps.checkDepth(1 + d)
+			err = ps.checkValueDepth(1, val)
 		}
 		if err != nil {
 			return err
