@@ -85,7 +85,7 @@ func (p *Packument) abbreviatedSideSize(keep func(int) bool) int {
 			continue
 		}
 		v := &p.Versions[i]
-		n += len(v.Key) + 160
+		n += len(v.Key) + 100
 		for j := 0; j+1 < len(v.corgi); j += 2 {
 			if l := int(v.corgi[j+1] - v.corgi[j]); l < 2*refMin { // a run split by a splice may fall below refMin
 				n += l + 1

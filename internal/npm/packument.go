@@ -59,6 +59,8 @@ type Version struct {
 	// flagStart and flagEnd delimit hasInstallScript's value inside Raw; flagEnd is 0
 	// when the manifest has none.
 	flagStart, flagEnd int
+	// rawAt is where Raw starts in the document it was parsed from (Packument.doc).
+	rawAt int
 }
 
 // Packument is a parsed package document. It holds one copy of the document as a
@@ -76,6 +78,9 @@ type Packument struct {
 	// Versions are the document's versions in document order.
 	Versions []Version
 
+	// doc is the whole document Versions were parsed from, when they all come from one
+	// (not for a Union), so that rendering can refer to runs of consecutive manifests.
+	doc string
 	// members are the top-level members in document order.
 	members []member
 	// times are the entries of "time" in document order.
@@ -184,6 +189,7 @@ func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error)
 		}
 		return nil, err
 	}
+	ps.p.doc = ps.b
 	return ps.p, nil
 }
 
@@ -560,6 +566,7 @@ func (ps *parser) manifest(v *Version) error {
 		return err
 	}
 	v.Raw = b[open:ps.dec.InputOffset()]
+	v.rawAt = open
 	v.corgi = ps.arena[runs:len(ps.arena):len(ps.arena)]
 	v.Info.InstallScripts = scripts.list()
 	return nil

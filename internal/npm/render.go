@@ -92,7 +92,7 @@ func (p *Packument) RenderText(keep func(i int) bool, tarballURL func(v *Version
 func (p *Packument) sideSize() int {
 	n := 1024
 	for i := range p.Versions {
-		n += 2*len(p.Versions[i].Key) + 128
+		n += 2*len(p.Versions[i].Key) + 96
 	}
 	for i := range p.times {
 		n += len(p.times[i].val)
@@ -124,6 +124,9 @@ func (p *Packument) RenderVersion(ref string, keep func(i int) bool, tarballURL 
 }
 
 func (p *Packument) versionsTo(b *textBuilder, keep func(int) bool, tarballURL func(*Version) string) error {
+	if p.doc != "" {
+		return p.versionRunsTo(b, keep, tarballURL)
+	}
 	b.side = append(b.side, '{')
 	n := 0
 	var err error
@@ -143,6 +146,56 @@ func (p *Packument) versionsTo(b *textBuilder, keep func(int) bool, tarballURL f
 		if err = manifestTo(b, v, tarballURL); err != nil {
 			return err
 		}
+	}
+	b.side = append(b.side, '}')
+	return nil
+}
+
+// versionRunsTo is versionsTo for a document parsed whole: consecutive served versions
+// sit next to each other in the document, so the text between one rewritten tarball URL
+// and the next (the end of a manifest, the next key, the start of the next manifest) is
+// one substring, and a run of served versions costs one piece and one URL per version.
+func (p *Packument) versionRunsTo(b *textBuilder, keep func(int) bool, tarballURL func(*Version) string) error {
+	b.side = append(b.side, '{')
+	cut, end := -1, 0 // the document is emitted up to cut while a run goes on; end: last manifest's end
+	n := 0
+	var err error
+	for i := range p.Versions {
+		v := &p.Versions[i]
+		if !keep(i) {
+			if cut >= 0 {
+				b.ref(p.doc[cut:end])
+				cut = -1
+			}
+			continue
+		}
+		if cut < 0 { // a run starts: write the key, then refer to the manifest
+			if n > 0 {
+				b.side = append(b.side, ',')
+			}
+			if b.side, err = appendVersionKey(b.side, v); err != nil {
+				return err
+			}
+			b.side = append(b.side, ':')
+			cut = v.rawAt
+		}
+		n++
+		end = v.rawAt + len(v.Raw)
+		if tarballURL == nil || v.tarEnd == 0 {
+			continue
+		}
+		u := tarballURL(v)
+		if u == "" {
+			continue
+		}
+		b.ref(p.doc[cut : v.rawAt+v.tarStart])
+		if b.side, err = jsontext.AppendQuote(b.side, u); err != nil {
+			return fmt.Errorf("npm: tarball URL for %s: %w", v.Key, err)
+		}
+		cut = v.rawAt + v.tarEnd
+	}
+	if cut >= 0 {
+		b.ref(p.doc[cut:end])
 	}
 	b.side = append(b.side, '}')
 	return nil

@@ -80,7 +80,7 @@ type piece struct {
 
 // refMin is the shortest substring worth a piece of its own: below it, copying the
 // bytes costs less than the piece and keeps the text in fewer parts.
-const refMin = 128
+const refMin = 64
 
 func (b *textBuilder) ref(s string) {
 	if len(s) < refMin {
@@ -102,8 +102,14 @@ func (b *textBuilder) flush() {
 func (b *textBuilder) text() Text {
 	b.flush()
 	// The builder is done with side and nothing else refers to it, so its bytes can
-	// become the string the parts point into without another copy.
-	side := unsafe.String(unsafe.SliceData(b.side), len(b.side)) //nolint:gosec // G103: side is never written again
+	// become the string the parts point into without another copy, unless so much of
+	// it is unused that a cached text should not pin it.
+	var side string
+	if cap(b.side)-len(b.side) > len(b.side)/8 {
+		side = string(b.side)
+	} else {
+		side = unsafe.String(unsafe.SliceData(b.side), len(b.side)) //nolint:gosec // G103: side is never written again
+	}
 	t := Text{parts: make([]string, len(b.pieces))}
 	for i, p := range b.pieces {
 		if p.doc != "" {
