@@ -120,7 +120,11 @@ func (p *Packument) RenderVersion(ref string, keep func(i int) bool, tarballURL 
 		return nil, fmt.Errorf("%w: %s", ErrVersionNotFound, quoteShort(ref))
 	}
 	v := &p.Versions[idx]
-	return appendManifest(make([]byte, 0, len(v.Raw)+128), v, tarballURL)
+	b := &textBuilder{}
+	if err := manifestTo(b, v, tarballURL); err != nil {
+		return nil, err
+	}
+	return b.text().Bytes(), nil
 }
 
 func (p *Packument) versionsTo(b *textBuilder, keep func(int) bool, tarballURL func(*Version) string) error {
@@ -219,23 +223,6 @@ func manifestTo(b *textBuilder, v *Version, tarballURL func(*Version) string) er
 	}
 	b.ref(v.Raw[v.tarEnd:])
 	return nil
-}
-
-// appendManifest appends v's manifest with dist.tarball replaced.
-func appendManifest(out []byte, v *Version, tarballURL func(*Version) string) ([]byte, error) {
-	if tarballURL == nil || v.tarEnd == 0 {
-		return append(out, v.Raw...), nil
-	}
-	u := tarballURL(v)
-	if u == "" {
-		return append(out, v.Raw...), nil
-	}
-	out = append(out, v.Raw[:v.tarStart]...)
-	out, err := jsontext.AppendQuote(out, u)
-	if err != nil {
-		return nil, fmt.Errorf("npm: tarball URL for %s: %w", v.Key, err)
-	}
-	return append(out, v.Raw[v.tarEnd:]...), nil
 }
 
 func appendVersionKey(out []byte, v *Version) ([]byte, error) {
