@@ -240,6 +240,15 @@ func TestParseLimitBoundaries(t *testing.T) {
 			t.Errorf("ParsePackument with %+v = nil error, want a limit error", lim)
 		}
 	}
+	// Brackets inside strings do not nest: a value whose bracket count exceeds the
+	// budget is measured exactly, not refused on the count.
+	brackets := `{"name":"x","readme":["{{{{[[[["],"versions":{"1.0.0":{"bin":{"a":"[[[[{{{{"}}}}`
+	if _, err := ParsePackument([]byte(brackets), "x", Limits{MaxDepth: 4}); err != nil {
+		t.Errorf("ParsePackument(%s) with MaxDepth 4 = %v", brackets, err)
+	}
+	if _, err := ParsePackument([]byte(brackets), "x", Limits{MaxDepth: 3}); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("ParsePackument(%s) with MaxDepth 3 = %v, want ErrTooDeep", brackets, err)
+	}
 	// Empty objects count for their own level.
 	for doc, depth := range map[string]int{
 		`{"name":"x"}`:                                  1,
