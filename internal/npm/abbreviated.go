@@ -36,7 +36,8 @@ func (p *Packument) RenderAbbreviated(keep func(i int) bool, tarballURL func(v *
 func (p *Packument) RenderAbbreviatedText(keep func(i int) bool, tarballURL func(v *Version) string) (Text, error) {
 	keep = orAll(keep)
 	tags := p.repairTags(keep)
-	b := &textBuilder{side: make([]byte, 0, p.abbreviatedSideSize(keep))}
+	b := newTextBuilder()
+	defer b.release()
 	b.side = append(b.side, `{"name":`...)
 	var err error
 	if b.side, err = jsontext.AppendQuote(b.side, p.Name); err != nil {
@@ -71,28 +72,6 @@ func (p *Packument) RenderAbbreviatedText(keep func(i int) bool, tarballURL func
 	}
 	b.side = append(b.side, "}}"...)
 	return b.text(), nil
-}
-
-// abbreviatedSideSize estimates the bytes RenderAbbreviatedText copies rather than
-// refers to: short runs of kept members, and per version its key, URL and separators.
-func (p *Packument) abbreviatedSideSize(keep func(int) bool) int {
-	n := 1024 + len(p.Name)
-	for _, t := range p.DistTags {
-		n += len(t.Name) + len(t.Version) + 6
-	}
-	for i := range p.Versions {
-		if !keep(i) {
-			continue
-		}
-		v := &p.Versions[i]
-		n += len(v.Key) + 100
-		for j := 0; j+1 < len(v.corgi); j += 2 {
-			if l := int(v.corgi[j+1] - v.corgi[j]); l < 2*refMin { // a run split by a splice may fall below refMin
-				n += l + 1
-			}
-		}
-	}
-	return n
 }
 
 // corgiTo adds v's abbreviated manifest: the kept members in manifest order, copied

@@ -183,6 +183,9 @@ func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error)
 		// still in the CPU's cache when the scanner walks it.
 		dec: jsontext.NewDecoder(bytes.NewBuffer(raw), jsontext.AllowDuplicateNames(true)),
 	}
+	ps.arenaHome = runScratch.Get().(*[]uint32)
+	ps.arena = (*ps.arenaHome)[:0]
+	defer func() { putScratch(&runScratch, ps.arenaHome, ps.arena) }()
 	if err := ps.document(wantName); err != nil {
 		if errors.Is(err, errSyntax) {
 			return nil, syntaxError(raw)
@@ -238,8 +241,10 @@ type parser struct {
 	lim Limits
 	p   *Packument
 	dec *jsontext.Decoder
-	// arena backs the versions' corgi runs, a chunk at a time.
-	arena []uint32
+	// arena backs the versions' corgi runs while parsing (scratch from runScratch);
+	// versions copies them into an arena of the exact size.
+	arena     []uint32
+	arenaHome *[]uint32
 }
 
 // next validates the next value (or object member name) and returns it as a substring
@@ -413,6 +418,9 @@ func (ps *parser) versions() (string, error) {
 	if err := ps.checkDepth(2); err != nil {
 		return "", err
 	}
+	home := versionScratch.Get().(*[]Version)
+	list := (*home)[:0]
+	defer func() { putScratch(&versionScratch, home, list) }()
 	for {
 		if k, err := ps.peek(); err != nil {
 			return "", err
@@ -433,20 +441,20 @@ func (ps *parser) versions() (string, error) {
 			}
 			return "", docError(ErrMalformed, fmt.Sprintf("its version %s is not an object", quoteShort(key(kq))))
 		}
-		if ps.lim.MaxVersions > 0 && len(p.Versions) >= ps.lim.MaxVersions {
+		if ps.lim.MaxVersions > 0 && len(p.Versions)+len(list) >= ps.lim.MaxVersions {
 			return "", docError(ErrTooManyVersions, fmt.Sprintf("it has more than %d versions", ps.lim.MaxVersions))
 		}
-		p.Versions = append(p.Versions, Version{Key: key(kq)})
-		if err := ps.manifest(&p.Versions[len(p.Versions)-1]); err != nil {
+		list = append(list, Version{Key: key(kq)})
+		if err := ps.manifest(&list[len(list)-1]); err != nil {
 			return "", err
 		}
 	}
 	if err := ps.token(); err != nil {
 		return "", err
 	}
-	// Appending left up to half the array unused; a cached document should not pin it.
-	p.Versions = slices.Clone(p.Versions)
-	// Likewise the corgi runs: move them into one arena of the exact size.
+	p.Versions = append(slices.Clip(p.Versions), list...)
+	// Likewise the corgi runs: move them out of the scratch arena into one of the
+	// exact size.
 	total := 0
 	for i := range p.Versions {
 		total += len(p.Versions[i].corgi)
@@ -458,7 +466,7 @@ func (ps *parser) versions() (string, error) {
 		arena = append(arena, v.corgi...)
 		v.corgi = arena[from:len(arena):len(arena)]
 	}
-	ps.arena = nil
+	ps.arena = ps.arena[:0]
 	p.sortOrder()
 	for j := 1; j < len(p.order); j++ {
 		if k := p.Versions[p.order[j]].Key; k == p.Versions[p.order[j-1]].Key {
@@ -488,12 +496,8 @@ func (ps *parser) manifest(v *Version) error {
 		seen     uint32 // manifestFieldBit of each member met so far
 		prevKept bool   // the previous member is in the abbreviated form
 	)
-	// A manifest has at most one run per kept field; start a new arena chunk unless
-	// that many fit, so each version's runs stay contiguous.
-	const maxRuns = 2 * 19
-	if cap(ps.arena)-len(ps.arena) < maxRuns {
-		ps.arena = make([]uint32, 0, 16384)
-	}
+	// This manifest's runs are appended to the arena from here; should the arena grow,
+	// earlier versions' runs stay readable in the array they were written to.
 	runs := len(ps.arena)
 	for {
 		if k, err := ps.peek(); err != nil {
@@ -745,6 +749,9 @@ func (ps *parser) time(open int) (int, error) {
 	if err := ps.checkDepth(2); err != nil {
 		return 0, err
 	}
+	home := timeScratch.Get().(*[]timeEntry)
+	list := (*home)[:0]
+	defer func() { putScratch(&timeScratch, home, list) }()
 	it := newObjectIter(b, open)
 	for {
 		kq, vs, ok := it.next()
@@ -756,9 +763,9 @@ func (ps *parser) time(open int) (int, error) {
 			return 0, err
 		}
 		it.done(ve)
-		p.times = append(p.times, timeEntry{keyRaw: kq, val: b[vs:ve], ver: -1})
+		list = append(list, timeEntry{keyRaw: kq, val: b[vs:ve], ver: -1})
 	}
-	p.times = slices.Clone(p.times)
+	p.times = append(slices.Clip(p.times), list...)
 	return it.end(), nil
 }
 

@@ -29,9 +29,10 @@ func TestText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := &textBuilder{}
+			b := newTextBuilder()
 			tt.build(b)
 			txt := b.text()
+			b.release()
 			var w bytes.Buffer
 			if n, err := txt.WriteTo(&w); err != nil || int(n) != len(tt.want) {
 				t.Fatalf("WriteTo = %d, %v", n, err)
