@@ -775,10 +775,17 @@ func (ps *parser) linkTimes() error {
 	p := ps.p
 	dated := make([]bool, len(p.Versions))
 	var others []string
+	guess := 0 // registries list time entries in version order: try the next version first
 	for i := range p.times {
 		e := &p.times[i]
 		k := key(e.keyRaw)
-		vi, ok := p.lookup(k)
+		vi, ok := guess, guess < len(p.Versions) && p.Versions[guess].Key == k
+		if !ok {
+			vi, ok = p.lookup(k)
+		}
+		if ok {
+			guess = vi + 1
+		}
 		if !ok {
 			others = append(others, k)
 			continue

@@ -220,7 +220,12 @@ func TarballURLs(prefix, name string) func(version string) string {
 // escapeSegment writes s with every byte outside the name alphabet and "+" escaped.
 func escapeSegment(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
+	clean := 0
+	for clean < len(s) && (isNameChar(s[clean]) || s[clean] == '+') {
+		clean++
+	}
+	b.WriteString(s[:clean]) // nearly always all of s: versions and names need no escape
+	for i := clean; i < len(s); i++ {
 		c := s[i]
 		if isNameChar(c) || c == '+' {
 			b.WriteByte(c)
