@@ -185,7 +185,7 @@ func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error)
 	}
 	ps.arenaHome = runScratch.Get().(*[]uint32)
 	ps.arena = (*ps.arenaHome)[:0]
-	defer func() { putScratch(&runScratch, ps.arenaHome, ps.arena) }()
+	defer func() { putScratchPlain(&runScratch, ps.arenaHome, ps.arena) }()
 	if err := ps.document(wantName); err != nil {
 		if errors.Is(err, errSyntax) {
 			return nil, syntaxError(raw)

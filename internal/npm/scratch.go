@@ -27,6 +27,12 @@ const maxScratchBytes = 8 << 20
 // document alive.
 func putScratch[T any](pool *sync.Pool, s *[]T, used []T) {
 	clear(used)
+	putScratchPlain(pool, s, used)
+}
+
+// putScratchPlain is putScratch for element types without pointers, which need no
+// clearing.
+func putScratchPlain[T any](pool *sync.Pool, s *[]T, used []T) {
 	var zero T
 	if uintptr(cap(used))*unsafe.Sizeof(zero) > maxScratchBytes {
 		return

@@ -85,7 +85,7 @@ func newTextBuilder() *textBuilder {
 
 // release returns the scratch memory; the builder must not be used afterwards.
 func (b *textBuilder) release() {
-	putScratch(&sideScratch, b.sideHome, b.side)
+	putScratchPlain(&sideScratch, b.sideHome, b.side)
 	putScratch(&pieceScratch, b.pieceHome, b.pieces)
 	b.side, b.pieces = nil, nil
 }
