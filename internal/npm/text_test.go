@@ -3,6 +3,7 @@ package npm
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 )
@@ -74,5 +75,51 @@ func TestRenderTextSharesDocument(t *testing.T) {
 		if shared < 300 {
 			t.Errorf("only %d bytes of the rendering refer to the document: %q", shared, txt.parts)
 		}
+	}
+}
+
+// TestConcurrentParseAndRender: parses and renderings running at once share the pooled
+// scratch memory; each must still produce exactly what it produces alone.
+func TestConcurrentParseAndRender(t *testing.T) {
+	docs := []fixture{fixtures[3], fixtures[4], fixtures[5]} // react, express, lodash
+	want := make([][2]string, len(docs))
+	for i, fx := range docs {
+		p := mustParse(t, bytes.Clone(loadFixture(t, fx.file)), fx.name)
+		full, err := p.Render(nil, gateURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		abbr, err := p.RenderAbbreviated(nil, gateURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = [2]string{string(full), string(abbr)}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 4 {
+				i := (g + round) % len(docs)
+				p, err := ParsePackument(bytes.Clone(loadFixture(t, docs[i].file)), docs[i].name, Limits{})
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				full, err1 := p.RenderText(nil, gateURL)
+				abbr, err2 := p.RenderAbbreviatedText(nil, gateURL)
+				if err1 != nil || err2 != nil || full.String() != want[i][0] || abbr.String() != want[i][1] {
+					errs <- "a concurrent rendering of " + docs[i].name + " differs from the sequential one"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
