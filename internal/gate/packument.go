@@ -192,11 +192,9 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 	)
 	switch {
 	case q.Version != "":
-		one, verr := base.RenderVersion(q.Version, keep, rewrite)
-		if verr != nil {
+		if body, err = base.RenderVersionText(q.Version, keep, rewrite); err != nil {
 			return nil, time.Time{}, &NotFoundError{Message: fmt.Sprintf("%s has no admitted version or tag %q", q.Name, q.Version)}
 		}
-		body = npm.TextOf(one)
 	case q.Abbreviated:
 		body, err = base.RenderAbbreviatedText(keep, rewrite)
 		ct = ContentTypeAbbreviated

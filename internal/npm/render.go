@@ -92,6 +92,15 @@ func (p *Packument) RenderText(keep func(i int) bool, tarballURL func(v *Version
 // version whose key is ref, or else the version the repaired dist-tag ref points at.
 // It returns an error wrapping ErrVersionNotFound when ref is neither.
 func (p *Packument) RenderVersion(ref string, keep func(i int) bool, tarballURL func(v *Version) string) ([]byte, error) {
+	t, err := p.RenderVersionText(ref, keep, tarballURL)
+	if err != nil {
+		return nil, err
+	}
+	return t.Bytes(), nil
+}
+
+// RenderVersionText is RenderVersion without joining the result.
+func (p *Packument) RenderVersionText(ref string, keep func(i int) bool, tarballURL func(v *Version) string) (Text, error) {
 	keep = orAll(keep)
 	idx := -1
 	if i, ok := p.lookup(ref); ok && keep(i) {
@@ -105,15 +114,15 @@ func (p *Packument) RenderVersion(ref string, keep func(i int) bool, tarballURL 
 		}
 	}
 	if idx < 0 {
-		return nil, fmt.Errorf("%w: %s", ErrVersionNotFound, quoteShort(ref))
+		return Text{}, fmt.Errorf("%w: %s", ErrVersionNotFound, quoteShort(ref))
 	}
 	v := &p.Versions[idx]
 	b := newTextBuilder()
 	defer b.release()
 	if err := manifestTo(b, v, tarballURL); err != nil {
-		return nil, err
+		return Text{}, err
 	}
-	return b.text().Bytes(), nil
+	return b.text(), nil
 }
 
 func (p *Packument) versionsTo(b *textBuilder, keep func(int) bool, tarballURL func(*Version) string) error {
