@@ -25,21 +25,11 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	cfg := l.Config
 	bootWarnings(l, log)
 
-	g, err := buildGate(l, log)
+	front, err := buildFront(l, log)
 	if err != nil {
 		return err
 	}
-	serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
-	health := &server.Health{}
-	front := server.New(server.Options{
-		Logger:         log,
-		AuthToken:      cfg.AuthToken,
-		IdentityHeader: cfg.IdentityHeader,
-		HelpMessage:    cfg.HelpMessage,
-		Health:         health,
-		NPM:            serveNPM,
-		Explain:        explain,
-	})
+	health := front.Health()
 	hs := front.HTTPServer(cfg.Addr())
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", hs.Addr)
 	if err != nil {
@@ -70,6 +60,26 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// buildFront builds the whole request path from a loaded configuration: the egress
+// guard, the upstream clients, the gate and the front door. Its probes start not ready.
+func buildFront(l *Loaded, log *slog.Logger) (*server.Server, error) {
+	cfg := l.Config
+	g, err := buildGate(l, log)
+	if err != nil {
+		return nil, err
+	}
+	serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
+	return server.New(server.Options{
+		Logger:         log,
+		AuthToken:      cfg.AuthToken,
+		IdentityHeader: cfg.IdentityHeader,
+		HelpMessage:    cfg.HelpMessage,
+		Health:         &server.Health{},
+		NPM:            serveNPM,
+		Explain:        explain,
+	}), nil
 }
 
 // buildGate wires the egress guard, the two upstream clients and the gate.
