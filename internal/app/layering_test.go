@@ -21,8 +21,9 @@ func TestLayering(t *testing.T) {
 		"internal/npm":      {},
 		"internal/policy":   {"internal/npm", "internal/config"},
 		"internal/egress":   {},
-		"internal/upstream": {"internal/egress", "internal/redact"},
-		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact"},
+		"internal/budget":   {},
+		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
+		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget"},
 		"internal/observe":  {},
 		"internal/server":   {"internal/gate", "internal/npm", "internal/redact", "internal/observe"},
 	}
@@ -30,6 +31,7 @@ func TestLayering(t *testing.T) {
 		"internal/npm":    {"net/http", "os", "log/slog"},
 		"internal/policy": {"net/http", "os", "log/slog"},
 		"internal/config": {"net/http"},
+		"internal/budget": {"net/http", "os", "log/slog"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/gate"
@@ -25,6 +27,7 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	cfg := l.Config
 	bootWarnings(l, log)
 
+	memLimit := setMemoryLimit(cfg, os.LookupEnv, log)
 	front, err := buildFront(l, log)
 	if err != nil {
 		return err
@@ -40,7 +43,8 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	health.SetReady(true)
 	log.Info("ecluse serving", "addr", ln.Addr().String(), "version", version,
 		"private_upstream", cfg.PrivateUpstream.Redacted(), "public_upstream", cfg.PublicUpstream.Redacted(),
-		"credential_strategy", cfg.CredentialStrategy, "min_public_integrity", l.Policy.Floor())
+		"credential_strategy", cfg.CredentialStrategy, "min_public_integrity", l.Policy.Floor(),
+		"memory_limit_bytes", memLimit)
 
 	select {
 	case err := <-serveErr:
@@ -112,6 +116,7 @@ func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
 		Limits:          npm.Limits{MaxBytes: cfg.MaxResponseBytes, MaxVersions: cfg.MaxVersionCount, MaxDepth: cfg.MaxNestingDepth},
 		CacheTTL:        cfg.CacheTTL,
 		CacheMaxBytes:   cfg.CacheMaxBytes,
+		Budget:          budget.New(cfg.MaxInflightBytes, 0),
 		CredentialKeyed: cfg.CredentialStrategy == config.StrategyPassthrough,
 		CheckTarball:    guard.CheckTarballURL,
 		Mirror:          nil, // the asynchronous mirror is not built yet: no jobs are made

@@ -67,6 +67,9 @@ type Config struct {
 
 	// MaxResponseBytes is PROXY_MAX_RESPONSE_BYTES.
 	MaxResponseBytes int64
+	// MaxInflightBytes is PROXY_MAX_INFLIGHT_BYTES: the memory budget of upstream
+	// documents being read and parsed at once.
+	MaxInflightBytes int64
 	// MaxVersionCount is PROXY_MAX_VERSION_COUNT.
 	MaxVersionCount int
 	// MaxNestingDepth is PROXY_MAX_NESTING_DEPTH.

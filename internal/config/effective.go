@@ -24,6 +24,7 @@ type Effective struct {
 	EgressAllowedHosts         []string      `json:"egressAllowedHosts"`
 	EgressAllowInternal        []string      `json:"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS"`
 	MaxResponseBytes           int64         `json:"PROXY_MAX_RESPONSE_BYTES"`
+	MaxInflightBytes           int64         `json:"PROXY_MAX_INFLIGHT_BYTES"`
 	MaxVersionCount            int           `json:"PROXY_MAX_VERSION_COUNT"`
 	MaxNestingDepth            int           `json:"PROXY_MAX_NESTING_DEPTH"`
 	MinPublicIntegrity         string        `json:"PROXY_MIN_PUBLIC_INTEGRITY"`
@@ -67,6 +68,7 @@ func (c *Config) Effective() Effective {
 		RespectUpstreamTarballHost: c.RespectUpstreamTarballHost,
 		EgressAllowedHosts:         append([]string{}, c.EgressAllowedHosts...),
 		MaxResponseBytes:           c.MaxResponseBytes,
+		MaxInflightBytes:           c.MaxInflightBytes,
 		MaxVersionCount:            c.MaxVersionCount,
 		MaxNestingDepth:            c.MaxNestingDepth,
 		MinPublicIntegrity:         c.MinPublicIntegrity,

@@ -53,7 +53,8 @@ func Defaults() Config {
 	return Config{
 		Port:               4873,
 		LogFormat:          LogFormatJSON,
-		MaxResponseBytes:   16 << 20,
+		MaxResponseBytes:   64 << 20,
+		MaxInflightBytes:   128 << 20,
 		MaxVersionCount:    100000,
 		MaxNestingDepth:    64,
 		MinPublicIntegrity: "sha256",
@@ -272,6 +273,7 @@ func Load(src Source) (*Config, Problems) {
 	}
 
 	l.positiveInt("PROXY_MAX_RESPONSE_BYTES", &c.MaxResponseBytes)
+	l.positiveInt("PROXY_MAX_INFLIGHT_BYTES", &c.MaxInflightBytes)
 	l.positiveIntInt("PROXY_MAX_VERSION_COUNT", &c.MaxVersionCount)
 	l.positiveIntInt("PROXY_MAX_NESTING_DEPTH", &c.MaxNestingDepth)
 	if v, ok := l.lookup("PROXY_MIN_PUBLIC_INTEGRITY"); ok {

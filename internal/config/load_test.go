@@ -41,7 +41,8 @@ func TestLoadDefaults(t *testing.T) {
 	}{
 		{"Port", c.Port, 4873},
 		{"LogFormat", c.LogFormat, "json"},
-		{"MaxResponseBytes", c.MaxResponseBytes, int64(16777216)},
+		{"MaxResponseBytes", c.MaxResponseBytes, int64(67108864)},
+		{"MaxInflightBytes", c.MaxInflightBytes, int64(134217728)},
 		{"MaxVersionCount", c.MaxVersionCount, 100000},
 		{"MaxNestingDepth", c.MaxNestingDepth, 64},
 		{"MinPublicIntegrity", c.MinPublicIntegrity, "sha256"},
@@ -77,6 +78,7 @@ func TestLoadProblems(t *testing.T) {
 		{"port zero", map[string]string{"PROXY_PORT": "0"}, []string{"PROXY_PORT: must be a port number"}},
 		{"port text", map[string]string{"PROXY_PORT": "http"}, []string{"PROXY_PORT: must be a port number"}},
 		{"negative bytes", map[string]string{"PROXY_MAX_RESPONSE_BYTES": "-5"}, []string{`PROXY_MAX_RESPONSE_BYTES: must be a positive integer, got "-5"`}},
+		{"zero in-flight budget", map[string]string{"PROXY_MAX_INFLIGHT_BYTES": "0"}, []string{`PROXY_MAX_INFLIGHT_BYTES: must be a positive integer, got "0"`}},
 		{"zero versions", map[string]string{"PROXY_MAX_VERSION_COUNT": "0"}, []string{"PROXY_MAX_VERSION_COUNT: must be a positive integer"}},
 		{"depth text", map[string]string{"PROXY_MAX_NESTING_DEPTH": "deep"}, []string{"PROXY_MAX_NESTING_DEPTH: must be a positive integer"}},
 		{"cve interval", map[string]string{"CVE_SYNC_INTERVAL_SECONDS": "1.5"}, []string{"CVE_SYNC_INTERVAL_SECONDS: must be a positive integer"}},

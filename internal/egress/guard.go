@@ -234,7 +234,7 @@ func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	// The transport inflates gzip only when it asked for it itself. Drop a caller's
 	// Accept-Encoding so that the body handed back is always decoded and a size limit
 	// on it bounds what the caller really parses.
-	if len(req.Header.Values("Accept-Encoding")) > 0 {
+	if len(req.Header.Values("Accept-Encoding")) > 0 && !callerDecodes(req.Context()) {
 		req = req.Clone(req.Context())
 		req.Header.Del("Accept-Encoding")
 	}

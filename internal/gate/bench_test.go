@@ -12,6 +12,7 @@ import (
 
 	jsontext "github.com/go-json-experiment/json/jsontext"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
@@ -50,7 +51,7 @@ func (m *memSource) Origin() string { return m.origin }
 func (m *memSource) Base() *url.URL {
 	return &url.URL{Scheme: "https", Host: m.origin + ".example.test", Path: "/"}
 }
-func (m *memSource) Packument(_ context.Context, name string, _ redact.Secret) ([]byte, error) {
+func (m *memSource) Packument(_ context.Context, name string, _ redact.Secret, _ *budget.Lease) ([]byte, error) {
 	if b, ok := m.docs[name]; ok {
 		return b, nil
 	}

@@ -9,7 +9,7 @@ import (
 
 func TestLRU(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := newLRU(100)
+	c := newLRU(100, nil)
 	c.put("a", "A", 40, now.Add(time.Minute))
 	c.put("b", "B", 40, now.Add(time.Minute))
 	if _, ok := c.get("a", now); !ok { // a becomes most recent

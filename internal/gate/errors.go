@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrNotFound: no upstream that may be asked has the package, version or file.
@@ -54,3 +55,27 @@ func (e *UpstreamError) Error() string {
 }
 
 func (e *UpstreamError) Unwrap() error { return e.Cause }
+
+// BusyError is a request Écluse could not serve for lack of room in its memory budget.
+// The client gets a 503 with Message and a Retry-After of RetryAfter; Cause is for the
+// log.
+type BusyError struct {
+	Message    string
+	RetryAfter time.Duration
+	Cause      error
+}
+
+func (e *BusyError) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Cause)
+	}
+	return e.Message
+}
+
+func (e *BusyError) Unwrap() error { return e.Cause }
+
+// RetryAfterDelay says how long the client should wait before trying again.
+func (e *BusyError) RetryAfterDelay() time.Duration { return e.RetryAfter }
+
+// busyRetryAfter is the Retry-After sent with a BusyError.
+const busyRetryAfter = 5 * time.Second

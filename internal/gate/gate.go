@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
@@ -27,7 +28,10 @@ type Source interface {
 	// Packument returns the package's full document, bounded in size. It returns an error
 	// matched by errors.Is(err, upstream.ErrNotFound) when the registry does not have it,
 	// *upstream.DeniedError for a 401/403 and *upstream.UnavailableError otherwise.
-	Packument(ctx context.Context, name string, credential redact.Secret) ([]byte, error)
+	// The buffers holding the body are charged to lease before they are allocated (a
+	// nil lease charges nothing); a charge that finds no room in time fails with an
+	// error matched by errors.Is(err, budget.ErrExhausted).
+	Packument(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease) ([]byte, error)
 	// Open starts reading a file (a tarball) at u; the caller closes the reader. size is
 	// -1 when unknown. The source applies its own origin checks to u and to redirects.
 	Open(ctx context.Context, u *url.URL, credential redact.Secret) (body io.ReadCloser, size int64, err error)
@@ -78,8 +82,12 @@ type Options struct {
 	Limits npm.Limits
 	// CacheTTL is how long fetched documents are reused. Zero means 5 minutes.
 	CacheTTL time.Duration
-	// CacheMaxBytes bounds the caches' memory. Zero means 256 MiB.
+	// CacheMaxBytes bounds the cache's memory: parsed documents, renderings and their
+	// compressed copies, each counted by what it really holds. Zero means 256 MiB.
 	CacheMaxBytes int64
+	// Budget bounds the upstream documents being read and parsed at once. Nil means
+	// no bound.
+	Budget *budget.Budget
 	// CredentialKeyed says private documents depend on the caller's credential (the
 	// passthrough strategy), so cached entries are keyed by a hash of it.
 	CredentialKeyed bool
@@ -96,11 +104,13 @@ type Options struct {
 
 // Gate answers npm reads.
 type Gate struct {
-	opts     Options
-	log      *slog.Logger
-	docs     *lru // parsed upstream documents
-	rendered *lru // served bytes
-	flight   singleflight.Group
+	opts Options
+	log  *slog.Logger
+	// cache holds parsed upstream documents (*fetched, keys from docKey) and served
+	// renderings (*Document, keys from renderKey) under one byte bound. A rendering
+	// refers to the documents it was made from, so it leaves the cache with them.
+	cache  *lru
+	flight singleflight.Group
 	// tarballPrefix is computed once: rewriting runs for every served version.
 	tarballPrefix string
 	// internal holds the internal patterns in lower case.
@@ -125,14 +135,14 @@ func New(opts Options) *Gate {
 	for i, p := range opts.Internal {
 		internal[i] = strings.ToLower(p)
 	}
-	return &Gate{
+	g := &Gate{
 		internal:      internal,
 		opts:          opts,
 		log:           opts.Logger,
-		docs:          newLRU(opts.CacheMaxBytes / 2),
-		rendered:      newLRU(opts.CacheMaxBytes / 2),
 		tarballPrefix: tarballPrefixOf(opts.PublicURL),
 	}
+	g.cache = newLRU(opts.CacheMaxBytes, g.onCacheRemove)
+	return g
 }
 
 // isInternal reports whether name matches an internal pattern. The comparison ignores

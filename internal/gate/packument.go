@@ -46,6 +46,10 @@ type Document struct {
 	Cache string
 	// Warning is set when the document is served degraded (mirror without public side).
 	Warning string
+
+	// enc holds the compressed copy, made once per rendering and shared by every copy
+	// of this value handed out.
+	enc *encodings
 }
 
 // decision is the outcome for one public version.
@@ -125,9 +129,9 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	if q.Version != "" {
 		form = "version\x00" + q.Version
 	}
-	key := q.Name + "\x00" + form + "\x00" + g.credentialKey(q.Credential)
+	key := renderKey(q.Name, form, g.credentialKey(q.Credential))
 	now := g.opts.Now()
-	if v, ok := g.rendered.get(key, now); ok {
+	if v, ok := g.cache.get(key, now); ok {
 		doc := *v.(*Document)
 		doc.Cache = "hit"
 		return &doc, nil
@@ -136,12 +140,14 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, expires, err := g.render(ctx, res, q, now)
+	doc, owned, expires, err := g.render(ctx, res, q, now)
 	if err != nil {
 		return nil, err
 	}
 	if res.warning == "" {
-		g.rendered.put(key, doc, int64(doc.Body.Len())+512, expires)
+		g.keepRendering(key, doc, owned, expires, res.from)
+	} else {
+		doc.enc = &encodings{}
 	}
 	out := *doc
 	out.Cache = "miss"
@@ -151,15 +157,69 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	return &out, nil
 }
 
-// render filters and serialises a resolution. It returns the document and how long it
-// stays valid: until the first underlying document expires or the next decision changes.
-func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Time) (*Document, time.Time, error) {
+// renderKey is the cache key of a served rendering.
+func renderKey(name, form, credKey string) string {
+	return "r\x00" + name + "\x00" + form + "\x00" + credKey
+}
+
+// keepRendering caches doc until expires, as long as the documents it was made from
+// stay cached. owned is what the rendering holds beyond those documents. The
+// compressed copy, once made, is added to its size.
+func (g *Gate) keepRendering(key string, doc *Document, owned int64, expires time.Time, from []*fetched) {
+	size := doc.Body.Footprint() + owned + entryOverhead
+	doc.enc = &encodings{grew: func(extra int64) { g.cache.resize(key, doc, size+extra) }}
+	ref := renderRef{key: key, doc: doc}
+	for _, f := range from {
+		f.mu.Lock()
+		if f.evicted {
+			f.mu.Unlock()
+			return
+		}
+		f.renders = append(f.renders, ref)
+		f.mu.Unlock()
+	}
+	g.cache.put(key, doc, size, expires)
+	// A document evicted while the rendering was being stored has already dropped its
+	// renderings; drop this one too.
+	for _, f := range from {
+		f.mu.Lock()
+		evicted := f.evicted
+		f.mu.Unlock()
+		if evicted {
+			g.cache.removeIf(key, doc)
+			return
+		}
+	}
+}
+
+// onCacheRemove drops the renderings made from a document that leaves the cache.
+func (g *Gate) onCacheRemove(_ string, value any) {
+	f, ok := value.(*fetched)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	f.evicted = true
+	refs := f.renders
+	f.renders = nil
+	f.mu.Unlock()
+	for _, r := range refs {
+		g.cache.removeIf(r.key, r.doc)
+	}
+}
+
+// render filters and serialises a resolution. It returns the document, the bytes it
+// holds beyond the cached documents it refers to (a mirror's merged index), and how long
+// it stays valid: until the first underlying document expires or the next decision
+// changes.
+func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Time) (*Document, int64, time.Time, error) {
 	var (
 		base    *npm.Packument
 		keep    func(i int) bool
 		blocked int
 		warned  int
 		expires = res.expires
+		owned   int64
 	)
 	switch res.source {
 	case SourcePrivate:
@@ -175,6 +235,7 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 		d := g.decideAll(res.public, now)
 		g.logWarned(ctx, res.public.Name, d)
 		base = npm.Union(res.private, res.public, func(i int) bool { return d.keep[i] })
+		owned = base.Footprint()
 		keep = func(int) bool { return true }
 		blocked, warned = d.blocked, d.warned
 		// Versions present in both are served from the mirror; do not count them as blocked.
@@ -193,7 +254,7 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 	switch {
 	case q.Version != "":
 		if body, err = base.RenderVersionText(q.Version, keep, rewrite); err != nil {
-			return nil, time.Time{}, &NotFoundError{Message: fmt.Sprintf("%s has no admitted version or tag %q", q.Name, q.Version)}
+			return nil, 0, time.Time{}, &NotFoundError{Message: fmt.Sprintf("%s has no admitted version or tag %q", q.Name, q.Version)}
 		}
 	case q.Abbreviated:
 		body, err = base.RenderAbbreviatedText(keep, rewrite)
@@ -202,7 +263,7 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 		body, err = base.RenderText(keep, rewrite)
 	}
 	if err != nil {
-		return nil, time.Time{}, &UpstreamError{Message: "the package document could not be served", Cause: err}
+		return nil, 0, time.Time{}, &UpstreamError{Message: "the package document could not be served", Cause: err}
 	}
 	return &Document{
 		Body:        body,
@@ -212,7 +273,7 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 		Blocked:     blocked,
 		Warned:      warned,
 		Warning:     res.warning,
-	}, expires, nil
+	}, owned, expires, nil
 }
 
 // logWarned records what warn-mode rules would have denied, so a rule can be rolled out

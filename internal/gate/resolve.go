@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/upstream"
@@ -18,10 +20,22 @@ const (
 	SourceMirrorPublic = "mirror+public"
 )
 
-// fetched is one upstream document held in the document cache.
+// fetched is one upstream document held in the cache. It records the renderings made
+// from it so that they leave the cache when it does: a rendering refers to the
+// document's bytes, and must not keep an evicted document alive unseen.
 type fetched struct {
 	doc     *npm.Packument
 	expires time.Time
+
+	mu      sync.Mutex
+	evicted bool
+	renders []renderRef
+}
+
+// renderRef names one cached rendering made from a document.
+type renderRef struct {
+	key string
+	doc *Document
 }
 
 // resolution is what the private-first lookup found for one package.
@@ -29,6 +43,8 @@ type resolution struct {
 	source  string
 	private *npm.Packument // set for private and mirror+public
 	public  *npm.Packument // set for public and mirror+public (nil when the public side failed)
+	// from are the cached documents the resolution was made from.
+	from []*fetched
 	// warning is set when a mirror is served without the public side.
 	warning string
 	// expires is when the first of the underlying documents leaves the cache.
@@ -37,15 +53,26 @@ type resolution struct {
 	cacheHit bool
 }
 
+// parseCharge is the share of a document's size that a fetch is charged for while it
+// reads and parses it, in percent: the body, and the indexes the parser builds over it
+// (at most a third more on real documents; see Packument.Footprint).
+const parseCharge = 150
+
+// docKey is the cache key of an upstream document.
+func docKey(origin, name, credKey string) string {
+	return "d\x00" + origin + "\x00" + name + "\x00" + credKey
+}
+
 // fetch returns src's document for name, from the cache or the upstream, collapsing
 // concurrent identical fetches into one. Errors are never cached.
 func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.Secret) (*fetched, bool, error) {
-	key := src.Origin() + "\x00" + name
+	credKey := ""
 	if src.Origin() == SourcePrivate {
-		key += "\x00" + g.credentialKey(cred)
+		credKey = g.credentialKey(cred)
 	}
+	key := docKey(src.Origin(), name, credKey)
 	now := g.opts.Now()
-	if v, ok := g.docs.get(key, now); ok {
+	if v, ok := g.cache.get(key, now); ok {
 		return v.(*fetched), true, nil
 	}
 	// The fetch runs detached from the first caller's cancellation, bounded by its own
@@ -54,7 +81,11 @@ func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.S
 	ch := g.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
-		raw, err := src.Packument(fctx, name, cred)
+		// The document is charged to the memory budget while it is read and parsed;
+		// once cached, the cache's own bound counts it.
+		lease := g.opts.Budget.Lease(parseCharge)
+		defer lease.Release()
+		raw, err := src.Packument(fctx, name, cred, lease)
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +97,7 @@ func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.S
 			}
 		}
 		f := &fetched{doc: doc, expires: g.opts.Now().Add(g.opts.CacheTTL)}
-		g.docs.put(key, f, int64(len(raw))+1024, f.expires)
+		g.cache.put(key, f, doc.Footprint()+entryOverhead, f.expires)
 		return f, nil
 	})
 	select {
@@ -79,6 +110,10 @@ func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.S
 		return nil, false, ctx.Err()
 	}
 }
+
+// entryOverhead is what a cache entry costs besides its value: the key, the list
+// element and the map slot.
+const entryOverhead = 256
 
 // fetchTimeout bounds one upstream document fetch shared by concurrent requests.
 const fetchTimeout = 2 * time.Minute
@@ -115,6 +150,13 @@ func upstreamFailure(origin, name string, err error) error {
 	if errors.As(err, &unavailable) && unavailable.Refusal != "" {
 		return &UpstreamError{Message: fmt.Sprintf("Écluse refused to fetch from the %s registry for %s: %s", origin, name, unavailable.Refusal), Cause: err}
 	}
+	if errors.Is(err, budget.ErrExhausted) {
+		return &BusyError{
+			Message:    fmt.Sprintf("Écluse is at its memory budget for upstream documents (PROXY_MAX_INFLIGHT_BYTES) and could not read %s in time; retry shortly", name),
+			RetryAfter: busyRetryAfter,
+			Cause:      err,
+		}
+	}
 	if errors.Is(err, upstream.ErrTooLarge) {
 		return &UpstreamError{Message: fmt.Sprintf("the %s registry's document for %s is larger than PROXY_MAX_RESPONSE_BYTES allows", origin, name), Cause: err}
 	}
@@ -131,7 +173,7 @@ func (g *Gate) resolve(ctx context.Context, name string, cred redact.Secret) (*r
 			}
 			return nil, upstreamFailure(SourcePrivate, name, err)
 		}
-		return &resolution{source: SourcePrivate, private: priv.doc, expires: priv.expires, cacheHit: privHit}, nil
+		return &resolution{source: SourcePrivate, private: priv.doc, from: []*fetched{priv}, expires: priv.expires, cacheHit: privHit}, nil
 	}
 	switch {
 	case err == nil:
@@ -144,7 +186,7 @@ func (g *Gate) resolve(ctx context.Context, name string, cred redact.Secret) (*r
 			}
 			return nil, upstreamFailure(SourcePublic, name, perr)
 		}
-		return &resolution{source: SourcePublic, public: pub.doc, expires: pub.expires, cacheHit: pubHit}, nil
+		return &resolution{source: SourcePublic, public: pub.doc, from: []*fetched{pub}, expires: pub.expires, cacheHit: pubHit}, nil
 	default:
 		// A private 401/403 is relayed; a private failure never falls back to the public side.
 		return nil, upstreamFailure(SourcePrivate, name, err)
@@ -154,7 +196,7 @@ func (g *Gate) resolve(ctx context.Context, name string, cred redact.Secret) (*r
 // classifyPrivate decides whether a private document is an internal package (served
 // alone) or a mirror of public versions (served with the admitted public versions).
 func (g *Gate) classifyPrivate(ctx context.Context, name string, priv *fetched, privHit bool) *resolution {
-	internal := &resolution{source: SourcePrivate, private: priv.doc, expires: priv.expires, cacheHit: privHit}
+	internal := &resolution{source: SourcePrivate, private: priv.doc, from: []*fetched{priv}, expires: priv.expires, cacheHit: privHit}
 	pub, pubHit, err := g.fetch(ctx, g.opts.Public, name, redact.Secret{})
 	if err != nil {
 		if !errors.Is(err, upstream.ErrNotFound) {
@@ -172,6 +214,7 @@ func (g *Gate) classifyPrivate(ctx context.Context, name string, priv *fetched, 
 		source:   SourceMirrorPublic,
 		private:  priv.doc,
 		public:   pub.doc,
+		from:     []*fetched{priv, pub},
 		expires:  minTime(priv.expires, pub.expires),
 		cacheHit: privHit && pubHit,
 	}

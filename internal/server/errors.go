@@ -1,12 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/ecluse/ecluse/internal/observe"
 )
@@ -72,6 +77,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			status, public = st, msg
 		}
 	}
+	var busy retryAfterer
+	if errors.As(err, &busy) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(busy.RetryAfterDelay().Round(time.Second)/time.Second, 1))))
+	}
 	if status == http.StatusForbidden && s.opts.HelpMessage != "" && !strings.HasSuffix(public, s.opts.HelpMessage) {
 		public = strings.TrimRight(public, ". ") + ". " + s.opts.HelpMessage
 	}
@@ -91,7 +100,44 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusForbidden && writeWithReasonPhrase(w, r, status, public) {
 		return
 	}
-	writeJSON(w, status, errorBody{Error: public})
+	body, gzipped := encodeError(r, public)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Add("Vary", "Accept-Encoding")
+	if gzipped {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// retryAfterer is an error that tells the client when to try again (a 503 for lack of
+// memory budget).
+type retryAfterer interface {
+	error
+	RetryAfterDelay() time.Duration
+}
+
+// encodeError renders an error body, gzip-compressed when the client accepts it (as
+// npm, pnpm and yarn all do).
+func encodeError(r *http.Request, msg string) (body []byte, gzipped bool) {
+	b, err := json.Marshal(errorBody{Error: msg})
+	if err != nil {
+		b = []byte(`{"error":"internal error"}`)
+	}
+	b = append(b, '\n')
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		return b, false
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // never fails for a valid level
+	_, _ = zw.Write(b)
+	if zw.Close() != nil {
+		return b, false
+	}
+	return buf.Bytes(), true
 }
 
 // writeWithReasonPhrase writes an error response whose HTTP reason phrase carries the
@@ -103,11 +149,7 @@ func writeWithReasonPhrase(w http.ResponseWriter, r *http.Request, status int, m
 	if r.ProtoMajor != 1 {
 		return false
 	}
-	body, err := json.Marshal(errorBody{Error: msg})
-	if err != nil {
-		return false
-	}
-	body = append(body, '\n')
+	body, gzipped := encodeError(r, msg)
 	conn, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -120,7 +162,10 @@ func writeWithReasonPhrase(w http.ResponseWriter, r *http.Request, status int, m
 			fmt.Fprintf(&head, "%s: %s\r\n", k, v)
 		}
 	}
-	fmt.Fprintf(&head, "Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
+	if gzipped {
+		head.WriteString("Content-Encoding: gzip\r\n")
+	}
+	fmt.Fprintf(&head, "Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nVary: Accept-Encoding\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
 	_, _ = buf.WriteString(head.String())
 	_, _ = buf.Write(body)
 	_ = buf.Flush()

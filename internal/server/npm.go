@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -87,10 +88,17 @@ func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The compressed representation has its own ETag; a validator of either one
+	// names the same rendering, so both answer a conditional request.
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	tag := doc.ETag
+	if gz {
+		tag = gate.GzipETag(doc.ETag)
+	}
 	hd := w.Header()
 	hd.Set("Content-Type", doc.ContentType)
-	hd.Set("ETag", doc.ETag)
-	hd.Set("Vary", "Accept, Authorization")
+	hd.Set("ETag", tag)
+	hd.Set("Vary", "Accept, Accept-Encoding, Authorization")
 	hd.Set("Cache-Control", "private, max-age=0, must-revalidate")
 	hd.Set(headerSource, doc.Source)
 	hd.Set(headerBlocked, strconv.Itoa(doc.Blocked))
@@ -99,8 +107,21 @@ func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	if doc.Warning != "" {
 		hd.Set(headerWarning, doc.Warning)
 	}
-	if etagMatches(r.Header.Get("If-None-Match"), doc.ETag) {
+	if inm := r.Header.Get("If-None-Match"); etagMatches(inm, doc.ETag) || etagMatches(inm, gate.GzipETag(doc.ETag)) {
 		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	if gz {
+		body, _, err := doc.Gzip()
+		if err != nil {
+			return fmt.Errorf("compress %s: %w", req.Name, err)
+		}
+		hd.Set("Content-Encoding", "gzip")
+		hd.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
 		return nil
 	}
 	hd.Set("Content-Length", strconv.Itoa(doc.Body.Len()))
@@ -109,6 +130,43 @@ func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request) error {
 		_, _ = doc.Body.WriteTo(w)
 	}
 	return nil
+}
+
+// acceptsGzip reports whether an Accept-Encoding header admits gzip: named (or as
+// x-gzip, or through "*") with a non-zero quality.
+func acceptsGzip(header string) bool {
+	if header == "" {
+		return false
+	}
+	gzip, star := -1.0, -1.0
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := quality(params)
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			gzip = max(gzip, q)
+		case "*":
+			star = max(star, q)
+		}
+	}
+	if gzip >= 0 {
+		return gzip > 0
+	}
+	return star > 0
+}
+
+// quality returns the q parameter of a header element's parameters, 1 when absent.
+func quality(params string) float64 {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && f <= 1 {
+				return f
+			}
+			return 0
+		}
+	}
+	return 1
 }
 
 func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Request) error {
@@ -161,15 +219,7 @@ func prefersAbbreviated(accept string) bool {
 	abbr, plain := -1.0, -1.0
 	for _, part := range strings.Split(accept, ",") {
 		media, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		for _, p := range strings.Split(params, ";") {
-			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-			if ok && strings.EqualFold(k, "q") {
-				if f, err := strconv.ParseFloat(v, 64); err == nil {
-					q = f
-				}
-			}
-		}
+		q := quality(params)
 		switch strings.ToLower(strings.TrimSpace(media)) {
 		case gate.ContentTypeAbbreviated:
 			abbr = max(abbr, q)
@@ -202,6 +252,7 @@ func classify(err error) (int, string, bool) {
 		denied *gate.DeniedError
 		upDen  *gate.UpstreamDeniedError
 		up     *gate.UpstreamError
+		busy   *gate.BusyError
 	)
 	switch {
 	case errors.As(err, &bad):
@@ -214,6 +265,8 @@ func classify(err error) (int, string, bool) {
 		return upDen.Status, upDen.Message, true
 	case errors.As(err, &up):
 		return http.StatusBadGateway, up.Message, true
+	case errors.As(err, &busy):
+		return http.StatusServiceUnavailable, busy.Message, true
 	case errors.Is(err, context.Canceled):
 		return 499, "request cancelled", true
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/redact"
 )
@@ -77,14 +78,20 @@ func (c *Client) authorize(req *http.Request, credential redact.Secret) {
 // Packument fetches a package's full document. credential is the caller's own
 // Authorization header value (forwarded only under the passthrough strategy; dropped for
 // anonymous and service clients). The body is bounded by MaxBytes after decompression.
-func (c *Client) Packument(ctx context.Context, name string, credential redact.Secret) ([]byte, error) {
+//
+// The buffers that hold the body are charged to lease before they are allocated (nil
+// charges nothing); a charge that finds no room in time fails with an error matched by
+// errors.Is(err, budget.ErrExhausted).
+func (c *Client) Packument(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease) ([]byte, error) {
 	u := c.PackumentURL(name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(egress.WithCallerDecoding(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
 	}
 	// The full document: the abbreviated form lacks the publish times the policy needs.
 	req.Header.Set("Accept", "application/json")
+	// Compressed on the wire, decoded here with its size known first (readDocument).
+	req.Header.Set("Accept-Encoding", "gzip")
 	c.authorize(req, credential)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
@@ -94,9 +101,9 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 	if err := c.checkStatus(resp); err != nil {
 		return nil, err
 	}
-	body, err := readBounded(resp.Body, c.opts.MaxBytes, resp.ContentLength)
+	body, err := c.readDocument(ctx, resp, lease)
 	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, budget.ErrExhausted) {
 			return nil, err
 		}
 		return nil, &UnavailableError{Origin: c.opts.Origin, Err: fmt.Errorf("read body: %w", err)}
@@ -105,31 +112,6 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 		return nil, fmt.Errorf("%s packument of %s: %w (%d bytes)", c.opts.Origin, name, ErrTooLarge, c.opts.MaxBytes)
 	}
 	return body, nil
-}
-
-// readBounded reads r to its end, or to one byte past limit (the caller refuses that).
-// When the upstream announced the length (hint >= 0, within the limit) the buffer is
-// allocated once at that size, so a large document is neither copied while the buffer
-// grows nor left with unused capacity: the parser adopts it in place.
-func readBounded(r io.Reader, limit, hint int64) ([]byte, error) {
-	r = io.LimitReader(r, limit+1)
-	if hint < 0 || hint > limit {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, 0, hint+1) // one spare byte to see EOF (or a longer body) without growing
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // longer than announced: grow as io.ReadAll would
-		}
-	}
 }
 
 // Open starts reading a file (a tarball) at u. The caller closes the body; size is -1

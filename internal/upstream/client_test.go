@@ -12,7 +12,9 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -48,6 +50,21 @@ func fakeRegistry(t *testing.T, s *seen) *httptest.Server {
 			_ = zw.Close()
 			w.Header().Set("Content-Encoding", "gzip")
 			_, _ = w.Write(buf.Bytes())
+		case "/gz", "/liar":
+			doc := `{"name":"gz","pad":"` + strings.Repeat("z", 600) + `"}`
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			_, _ = zw.Write([]byte(doc))
+			_ = zw.Close()
+			b := buf.Bytes()
+			if r.URL.Path == "/liar" {
+				copy(b[len(b)-4:], []byte{10, 0, 0, 0}) // the trailer claims 10 bytes
+			}
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(b)
+		case "/brotli":
+			w.Header().Set("Content-Encoding", "br")
+			_, _ = w.Write([]byte("not json"))
 		default:
 			http.NotFound(w, r)
 		}
@@ -95,7 +112,7 @@ func TestPackument(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := c.Packument(ctx, tt.name, redact.Secret{})
+			_, err := c.Packument(ctx, tt.name, redact.Secret{}, nil)
 			if !tt.check(err) {
 				t.Errorf("Packument(%q) error = %v, unexpected kind", tt.name, err)
 			}
@@ -114,7 +131,7 @@ func TestUnreachable(t *testing.T) {
 	base := mustURL(t, srv.URL+"/")
 	srv.Close()
 	c := New(Options{Origin: "private", Base: base, HTTP: http.DefaultClient})
-	_, err := c.Packument(context.Background(), "x", redact.Secret{})
+	_, err := c.Packument(context.Background(), "x", redact.Secret{}, nil)
 	var u *UnavailableError
 	if !errors.As(err, &u) || u.Status != 0 {
 		t.Errorf("closed server: error = %v, want UnavailableError without status", err)
@@ -139,7 +156,7 @@ func TestCredentials(t *testing.T) {
 			srv := fakeRegistry(t, &s)
 			tt.opts.Base, tt.opts.HTTP = mustURL(t, srv.URL+"/"), srv.Client()
 			c := New(tt.opts)
-			if _, err := c.Packument(context.Background(), "left-pad", redact.New(client)); err != nil {
+			if _, err := c.Packument(context.Background(), "left-pad", redact.New(client), nil); err != nil {
 				t.Fatal(err)
 			}
 			body, _, err := c.Open(context.Background(), mustURL(t, srv.URL+"/left-pad"), redact.New(client))
@@ -202,4 +219,67 @@ func TestReadBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPackumentDecodesGzipItself(t *testing.T) {
+	var s seen
+	srv := fakeRegistry(t, &s)
+	var enc []string
+	srv.Config.Handler = wrapHandler(srv.Config.Handler, func(r *http.Request) { enc = append(enc, r.Header.Get("Accept-Encoding")) })
+	c := New(Options{Origin: "public", Base: mustURL(t, srv.URL+"/"), HTTP: srv.Client(), MaxBytes: 1024, Anonymous: true})
+	// A trailer that does not match what the stream inflates to is a corrupt stream.
+	if _, err := c.Packument(context.Background(), "liar", redact.Secret{}, nil); err == nil {
+		t.Error("Packument(liar) = nil error, want a corrupt gzip stream refused")
+	}
+	for _, name := range []string{"gz"} {
+		t.Run(name, func(t *testing.T) {
+			b := budget.New(1<<20, 0)
+			lease := b.Lease(100)
+			defer lease.Release()
+			got, err := c.Packument(context.Background(), name, redact.Secret{}, lease)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(got), `{"name":"gz","pad":"zzz`) || len(got) != 622 {
+				t.Fatalf("Packument(%q) = %d bytes %.30q..., want the 622-byte decoded document", name, len(got), got)
+			}
+			// The decoded buffer and the compressed one are both charged.
+			if held := lease.Held(); held < int64(len(got)) || held > 4*int64(len(got))+2*firstRead {
+				t.Errorf("lease holds %d bytes for a %d-byte document, want at least its size and not wildly more", held, len(got))
+			}
+		})
+	}
+	for i, e := range enc {
+		if e != "gzip" {
+			t.Errorf("request %d Accept-Encoding = %q, want gzip", i, e)
+		}
+	}
+	if _, err := c.Packument(context.Background(), "brotli", redact.Secret{}, nil); err == nil || !strings.Contains(err.Error(), "content encoding") {
+		t.Errorf("Packument(brotli) error = %v, want an unsupported content encoding", err)
+	}
+}
+
+func TestPackumentBudgetExhausted(t *testing.T) {
+	var s seen
+	srv := fakeRegistry(t, &s)
+	c := New(Options{Origin: "public", Base: mustURL(t, srv.URL+"/"), HTTP: srv.Client(), MaxBytes: 1 << 20, Anonymous: true})
+	b := budget.New(4096, time.Millisecond)
+	hog := b.Lease(100)
+	if err := hog.Charge(context.Background(), 4096); err != nil {
+		t.Fatal(err)
+	}
+	defer hog.Release()
+	lease := b.Lease(100)
+	defer lease.Release()
+	_, err := c.Packument(context.Background(), "huge", redact.Secret{}, lease)
+	if !errors.Is(err, budget.ErrExhausted) {
+		t.Fatalf("Packument with a full budget = %v, want budget.ErrExhausted", err)
+	}
+}
+
+func wrapHandler(h http.Handler, see func(*http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		see(r)
+		h.ServeHTTP(w, r)
+	})
 }
