@@ -120,6 +120,7 @@ func quarantineClock(tb testing.TB, name string, raw []byte) time.Time {
 //
 //	cold-x-validate:        upstream bytes → parsed, decided, filtered, rewritten, full JSON
 //	cold-abbrev-x-validate: the same, serialised in npm's abbreviated form
+//	cold-abbrev-gzip-x-validate: the same, then compressed for a gzip request
 //	warm-x-validate:        a repeat request served from the rendered cache
 //	cold-per-warm:          how many warm serves one cold serve costs
 func BenchmarkReadPath(b *testing.B) {
@@ -136,7 +137,7 @@ func BenchmarkReadPath(b *testing.B) {
 			if _, err := warmGate.Packument(ctx, Query{Name: fx.name}); err != nil {
 				b.Fatal(err)
 			}
-			var validate, cold, abbrev, warm time.Duration
+			var validate, cold, abbrev, gz, warm time.Duration
 			b.SetBytes(int64(len(raw)))
 			b.ResetTimer()
 			for range b.N {
@@ -160,8 +161,19 @@ func BenchmarkReadPath(b *testing.B) {
 				}
 				abbrev += time.Since(start)
 
+				g = benchGate(b, fx.name, raw, at)
 				start = time.Now()
-				d, err := warmGate.Packument(ctx, Query{Name: fx.name})
+				d, err := g.Packument(ctx, Query{Name: fx.name, Abbreviated: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := d.Gzip(); err != nil {
+					b.Fatal(err)
+				}
+				gz += time.Since(start)
+
+				start = time.Now()
+				d, err = warmGate.Packument(ctx, Query{Name: fx.name})
 				if err != nil || d.Cache != "hit" {
 					b.Fatalf("warm serve: cache %v err %v", d, err)
 				}
@@ -174,6 +186,7 @@ func BenchmarkReadPath(b *testing.B) {
 			b.ReportMetric(float64(warm.Nanoseconds())/n/1e6, "warm-ms")
 			b.ReportMetric(float64(cold)/float64(validate), "cold-x-validate")
 			b.ReportMetric(float64(abbrev)/float64(validate), "cold-abbrev-x-validate")
+			b.ReportMetric(float64(gz)/float64(validate), "cold-abbrev-gzip-x-validate")
 			b.ReportMetric(float64(warm)/float64(validate), "warm-x-validate")
 			b.ReportMetric(float64(cold)/float64(warm), "cold-per-warm")
 		})

@@ -2,7 +2,9 @@ package gate
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"runtime"
 	"testing"
 )
@@ -62,4 +64,46 @@ func TestCachedPackumentMemory(t *testing.T) {
 func isRendering(v any) bool {
 	_, ok := v.(*Document)
 	return ok
+}
+
+// TestGzipOfRealDocuments: on real documents the compressed copy served to gzip clients
+// is at most a quarter of the identity body (npm, pnpm and yarn all ask for gzip), and
+// decodes to it exactly. react's abbreviated form is mostly its 2,963 random-looking
+// integrity digests, which no compressor shrinks, so it is held to a third.
+func TestGzipOfRealDocuments(t *testing.T) {
+	for _, fx := range []struct {
+		name, file string
+		ratio      int
+	}{
+		{"next", "next.json.gz", 4},
+		{"react", "react.json.gz", 3},
+		{"typescript", "typescript.json.gz", 4},
+	} {
+		t.Run(fx.name, func(t *testing.T) {
+			raw := loadPackument(t, fx.file)
+			g := benchGate(t, fx.name, raw, quarantineClock(t, fx.name, raw))
+			for _, abbreviated := range []bool{true, false} {
+				d, err := g.Packument(context.Background(), Query{Name: fx.name, Abbreviated: abbreviated})
+				if err != nil {
+					t.Fatal(err)
+				}
+				gz, _, err := d.Gzip()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s abbreviated=%v: %d bytes, gzip %d (1/%.1f)", fx.name, abbreviated, d.Body.Len(), len(gz), float64(d.Body.Len())/float64(len(gz)))
+				if len(gz)*fx.ratio > d.Body.Len() {
+					t.Errorf("%s abbreviated=%v: gzip %d bytes for %d identity bytes, want at most 1/%d", fx.name, abbreviated, len(gz), d.Body.Len(), fx.ratio)
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(gz))
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(plain, d.Body.Bytes()) {
+					t.Fatalf("gzip copy does not decode to the identity body (err %v)", err)
+				}
+			}
+		})
+	}
 }
