@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/ecluse/ecluse/internal/observe"
 )
 
 // Error is an error with an HTTP status and a message safe to show the client. Cause,
@@ -84,7 +82,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusForbidden && s.opts.HelpMessage != "" && !strings.HasSuffix(public, s.opts.HelpMessage) {
 		public = strings.TrimRight(public, ". ") + ". " + s.opts.HelpMessage
 	}
-	log := observe.Logger(r.Context())
+	log := logFrom(r)
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
@@ -202,6 +200,3 @@ func reasonPhrase(msg string) string {
 	}
 	return b.String()
 }
-
-// logFrom returns the request's logger.
-func logFrom(r *http.Request) *slog.Logger { return observe.Logger(r.Context()) }

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/observe"
@@ -39,14 +41,34 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 const requestIDHeader = "X-Request-Id"
 
-// requestID returns the client's X-Request-Id when it is a sane token, else a new one.
+// requestID returns the client's X-Request-Id when it is a sane token, else a new one:
+// a random prefix drawn once per process and a counter, unique without a system call.
 func requestID(r *http.Request) string {
 	if id := r.Header.Get(requestIDHeader); id != "" && len(id) <= 128 && saneID(id) {
 		return id
 	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var b [24]byte
+	copy(b[:], idPrefix[:])
+	n := idCounter.Add(1)
+	const digits = "0123456789abcdef"
+	for i := 23; i >= 12; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
+}
+
+// idPrefix is the random half of every generated request id; idCounter the other half.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() (p [12]byte) {
+	var raw [6]byte
+	_, _ = rand.Read(raw[:])
+	hex.Encode(p[:], raw[:])
+	return p
 }
 
 func saneID(s string) bool {
@@ -58,41 +80,72 @@ func saneID(s string) bool {
 	return true
 }
 
-// routeKey carries the matched route name so the access log can name it.
-type routeKey struct{}
+// stateKey carries the request's state (its id, route name and logger) in its context.
+type stateKey struct{}
 
-type routeLabel struct{ name string }
+// requestState is what the front door knows about one request while serving it. It is
+// used by the request's own goroutine only.
+type requestState struct {
+	id     string
+	caller string
+	route  string
+	base   *slog.Logger
+	log    *slog.Logger // made on first use
+}
+
+// logger returns the request's logger, carrying its id (and caller), made on first use:
+// most requests log only their access line, which does not need it.
+func (st *requestState) logger() *slog.Logger {
+	if st.log == nil {
+		st.log = st.base.With("request_id", st.id)
+		if st.caller != "" {
+			st.log = st.log.With("caller", st.caller)
+		}
+	}
+	return st.log
+}
+
+// stateOf returns r's request state, or nil outside observeRequests.
+func stateOf(r *http.Request) *requestState {
+	st, _ := r.Context().Value(stateKey{}).(*requestState)
+	return st
+}
 
 // setRoute records the route name for the access log.
 func setRoute(r *http.Request, name string) {
-	if l, ok := r.Context().Value(routeKey{}).(*routeLabel); ok {
-		l.name = name
+	if st := stateOf(r); st != nil {
+		st.route = name
 	}
 }
 
-// observeRequests assigns a request id, puts a request logger in the context, recovers
-// panics into a 500 JSON error, and logs every request once when it ends.
+// logFrom returns the request's logger.
+func logFrom(r *http.Request) *slog.Logger {
+	if st := stateOf(r); st != nil {
+		return st.logger()
+	}
+	return observe.Logger(r.Context())
+}
+
+// observeRequests assigns a request id, puts the request's state (and through it a
+// logger) in the context, recovers panics into a 500 JSON error, and logs every request
+// once when it ends.
 func (s *Server) observeRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestID(r)
-		w.Header().Set(requestIDHeader, id)
-		label := &routeLabel{name: "unmatched"}
-		log := s.log.With("request_id", id)
+		st := &requestState{id: requestID(r), route: "unmatched", base: s.log}
+		w.Header()[requestIDHeader] = []string{st.id}
 		if s.opts.IdentityHeader != "" {
 			if who := r.Header.Get(s.opts.IdentityHeader); who != "" {
-				log = log.With("caller", truncate(who, 256))
+				st.caller = truncate(who, 256)
 			}
 		}
-		ctx := observe.WithLogger(r.Context(), log)
-		ctx = contextWithRoute(ctx, label)
-		r = r.WithContext(ctx)
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			v := recover()
 			aborted := v == http.ErrAbortHandler //nolint:errorlint // sentinel compared by identity, as net/http does
 			if v != nil && !aborted {
-				log.Error("panic serving request", "panic", v)
+				st.logger().Error("panic serving request", "panic", v)
 				if rec.status == 0 {
 					s.writeError(rec, r, errors.New("internal error"))
 				}
@@ -100,15 +153,22 @@ func (s *Server) observeRequests(next http.Handler) http.Handler {
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			log.Info("request",
-				"method", r.Method,
-				"route", label.name,
-				"path", truncate(r.URL.EscapedPath(), 512),
-				"status", rec.status,
-				"bytes", rec.bytes,
-				"duration_ms", msSince(start),
-				"aborted", aborted,
-			)
+			attrs := [10]slog.Attr{
+				slog.String("request_id", st.id),
+				slog.String("method", r.Method),
+				slog.String("route", st.route),
+				slog.String("path", truncate(r.URL.EscapedPath(), 512)),
+				slog.Int("status", rec.status),
+				slog.Int64("bytes", rec.bytes),
+				slog.Float64("duration_ms", msSince(start)),
+				slog.Bool("aborted", aborted),
+			}
+			n := 8
+			if st.caller != "" {
+				attrs[n] = slog.String("caller", st.caller)
+				n++
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 			if aborted {
 				panic(v) // let net/http cut the connection
 			}
@@ -126,8 +186,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func contextWithRoute(ctx context.Context, l *routeLabel) context.Context {
-	return context.WithValue(ctx, routeKey{}, l)
 }
