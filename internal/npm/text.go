@@ -134,3 +134,31 @@ func (b *textBuilder) text() Text {
 	}
 	return t
 }
+
+// Split cuts the text into consecutive texts of n bytes each (the last one shorter), in
+// order, without copying: each refers to the same pieces, cut where they cross a
+// boundary. It returns the text whole when n <= 0 or the text is no longer than n.
+func (t Text) Split(n int) []Text {
+	if n <= 0 || t.n <= n {
+		return []Text{t}
+	}
+	out := make([]Text, 0, (t.n+n-1)/n)
+	cur := Text{}
+	for _, p := range t.parts {
+		for len(p) > 0 {
+			room := n - cur.n
+			take := min(room, len(p))
+			cur.parts = append(cur.parts, p[:take])
+			cur.n += take
+			p = p[take:]
+			if cur.n == n {
+				out = append(out, cur)
+				cur = Text{}
+			}
+		}
+	}
+	if cur.n > 0 {
+		out = append(out, cur)
+	}
+	return out
+}

@@ -123,3 +123,29 @@ func TestConcurrentParseAndRender(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestTextSplit(t *testing.T) {
+	b := newTextBuilder()
+	defer b.release()
+	doc := strings.Repeat("abcdefghij", 30)
+	b.ref(doc[:100])
+	b.side = append(b.side, "0123456789"...)
+	b.ref(doc[100:300])
+	whole := b.text()
+	for _, n := range []int{-1, 0, 1, 7, 64, 100, 109, 110, 111, 310, 311, 1000} {
+		parts := whole.Split(n)
+		var joined strings.Builder
+		for i, p := range parts {
+			if n > 0 && i < len(parts)-1 && p.Len() != n {
+				t.Errorf("Split(%d) part %d has %d bytes, want %d", n, i, p.Len(), n)
+			}
+			if p.Len() == 0 {
+				t.Errorf("Split(%d) part %d is empty", n, i)
+			}
+			joined.WriteString(p.String())
+		}
+		if joined.String() != whole.String() {
+			t.Errorf("Split(%d) parts join to %q, want %q", n, joined.String(), whole.String())
+		}
+	}
+}
