@@ -5,7 +5,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 GOLANGCI_LINT := $(GOBIN)/golangci-lint
 
-.PHONY: all build test unit e2e lint fmt-check tidy-check bench dev tools
+.PHONY: all build test unit e2e lint fmt-check tidy-check bench soak dev tools
 
 all: build
 
@@ -40,6 +40,12 @@ bench:
 	go test -run '^$$' -bench . -benchmem -count 5 ./internal/npm/ ./internal/policy/
 	go test -run '^$$' -bench ReadPath -benchtime 40x -count 5 ./internal/gate/
 	go test -run '^$$' -bench LargeTarballRSS -benchtime 1x ./e2e/
+
+# Opt-in soak test: the whole request path under random upstream faults for SOAK
+# (a duration, default 3m). ECLUSE_SOAK_SEED=<n> replays a logged run.
+SOAK ?= 3m
+soak:
+	ECLUSE_SOAK=$(SOAK) go test -race -count=1 -timeout 60m -run '^TestSoak$$' -v ./internal/app/
 
 # Run Écluse locally in front of a real Verdaccio (see README).
 dev:

@@ -193,3 +193,19 @@ func TestBudgetExhaustedIsBusy(t *testing.T) {
 		t.Errorf("budget holds %d bytes after the fetch ended, want 0", b.InUse())
 	}
 }
+
+// TestDocumentLargerThanCacheIsNotKept: a document too large for the whole cache is
+// served and dropped, and no rendering of it is cached either (one would keep the
+// document alive outside the bound).
+func TestDocumentLargerThanCacheIsNotKept(t *testing.T) {
+	f := newFixture(t, "", func(o *Options) { o.CacheMaxBytes = 64 << 10 })
+	f.pub.add("big", "1.0.0", bigVersions(300)...)
+	for _, abbreviated := range []bool{true, false} {
+		if _, err := f.gate.Packument(context.Background(), Query{Name: "big", Abbreviated: abbreviated}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, used := f.gate.cache.stats(); n != 0 || used != 0 {
+		t.Errorf("cache holds %d entries, %d bytes after serving a document larger than it; want nothing", n, used)
+	}
+}

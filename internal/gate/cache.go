@@ -51,11 +51,11 @@ func (c *lru) get(key string, now time.Time) (any, bool) {
 	return e.value, true
 }
 
-// put stores value under key until expires. An entry larger than the whole cache is not
-// stored. Older entries are evicted until the new one fits.
-func (c *lru) put(key string, value any, size int64, expires time.Time) {
+// put stores value under key until expires and reports whether it did. An entry larger
+// than the whole cache is not stored. Older entries are evicted until the new one fits.
+func (c *lru) put(key string, value any, size int64, expires time.Time) bool {
 	if size > c.maxBytes {
-		return
+		return false
 	}
 	c.mu.Lock()
 	var gone []*lruEntry
@@ -67,6 +67,7 @@ func (c *lru) put(key string, value any, size int64, expires time.Time) {
 	c.used += size
 	c.mu.Unlock()
 	c.removed(gone...)
+	return true
 }
 
 // resize sets the size of the entry under key, if it still holds value, evicting

@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -48,7 +49,7 @@ type UpstreamError struct {
 }
 
 func (e *UpstreamError) Error() string {
-	if e.Cause != nil {
+	if e.Cause != nil && !strings.HasSuffix(e.Message, e.Cause.Error()) {
 		return fmt.Sprintf("%s: %v", e.Message, e.Cause)
 	}
 	return e.Message

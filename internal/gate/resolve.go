@@ -97,7 +97,11 @@ func (g *Gate) fetch(ctx context.Context, src Source, name string, cred redact.S
 			}
 		}
 		f := &fetched{doc: doc, expires: g.opts.Now().Add(g.opts.CacheTTL)}
-		g.cache.put(key, f, doc.Footprint()+entryOverhead, f.expires)
+		if !g.cache.put(key, f, doc.Footprint()+entryOverhead, f.expires) {
+			// Larger than the whole cache: served once and dropped. Marked evicted so
+			// no rendering of it is cached either (one would keep it alive, uncounted).
+			f.evicted = true
+		}
 		return f, nil
 	})
 	select {

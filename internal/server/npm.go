@@ -217,6 +217,21 @@ func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Req
 		return err
 	}
 	defer art.Body.Close()
+	// Read the first bytes before committing to a status: an upstream that fails before
+	// sending anything still gets the client a JSON 502 instead of a cut connection.
+	var first []byte
+	if r.Method != http.MethodHead {
+		buf := make([]byte, 32<<10)
+		n, err := readSome(art.Body, buf)
+		first = buf[:n]
+		if err != nil && !errors.Is(err, io.EOF) {
+			msg := fmt.Sprintf("the upstream failed while sending the tarball of %s@%s", req.Name, req.Version)
+			if errors.Is(err, gate.ErrIntegrityMismatch) {
+				msg = fmt.Sprintf("the tarball of %s@%s does not match its integrity digest", req.Name, req.Version)
+			}
+			return &Error{Status: http.StatusBadGateway, Message: msg, Cause: err}
+		}
+	}
 	hd := w.Header()
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set(headerSource, art.Source)
@@ -227,7 +242,11 @@ func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Req
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	if _, err := io.Copy(w, art.Body); err != nil {
+	_, err = w.Write(first)
+	if err == nil {
+		_, err = io.Copy(w, art.Body)
+	}
+	if err != nil {
 		// The status is sent; the only honest signal left is to cut the connection so
 		// the client cannot take a partial or mismatching artifact as complete.
 		logFrom(r).Warn("tarball stream aborted", "package", req.Name, "version", req.Version,
@@ -235,6 +254,16 @@ func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Req
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// readSome reads into buf until it holds at least one byte or r fails or ends.
+func readSome(r io.Reader, buf []byte) (int, error) {
+	for {
+		n, err := r.Read(buf)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
 }
 
 func (h *npmHandler) explain(w http.ResponseWriter, r *http.Request) error {

@@ -265,3 +265,27 @@ func TestAbortedStreamIsLogged(t *testing.T) {
 		t.Errorf("no access line for the aborted stream:\n%s", logs)
 	}
 }
+
+// TestTarballFailingBeforeFirstByte: an upstream that fails before sending any byte of
+// a tarball gets the client a JSON 502, not a connection cut after a 200.
+func TestTarballFailingBeforeFirstByte(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"reset", errors.New("connection reset by peer"), "failed while sending"},
+		{"mismatch", gate.ErrIntegrityMismatch, "does not match its integrity digest"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &fakeGate{body: "", bodyErr: tt.err}
+			w := do(npmServer(t, g, ""), http.MethodGet, "/left-pad/-/left-pad-1.0.0.tgz", nil)
+			if w.Code != http.StatusBadGateway {
+				t.Fatalf("status %d, want 502", w.Code)
+			}
+			if msg := errorField(t, w); !strings.Contains(msg, tt.want) || !strings.Contains(msg, "left-pad@1.0.0") {
+				t.Errorf("error %q, want it to name the tarball and say %q", msg, tt.want)
+			}
+		})
+	}
+}
