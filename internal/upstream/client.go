@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/egress"
@@ -98,7 +99,7 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 		return nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
-	if err := c.checkStatus(resp); err != nil {
+	if err := c.checkStatus(resp, credential); err != nil {
 		return nil, err
 	}
 	body, err := c.readDocument(ctx, resp, lease)
@@ -129,7 +130,7 @@ func (c *Client) Open(ctx context.Context, u *url.URL, credential redact.Secret)
 	if err != nil {
 		return nil, 0, c.transportError(err)
 	}
-	if err := c.checkStatus(resp); err != nil {
+	if err := c.checkStatus(resp, credential); err != nil {
 		resp.Body.Close()
 		return nil, 0, err
 	}
@@ -146,21 +147,31 @@ func (c *Client) transportError(err error) error {
 	return ue
 }
 
-func (c *Client) checkStatus(resp *http.Response) error {
+// checkStatus classifies a response's status. credential is what was sent (or could
+// have been), so a refusal that echoes it is scrubbed.
+func (c *Client) checkStatus(resp *http.Response, credential redact.Secret) error {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		return nil
 	case resp.StatusCode == http.StatusNotFound:
 		return ErrNotFound
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return &DeniedError{Origin: c.opts.Origin, Status: resp.StatusCode, Message: shortError(resp.Body)}
+		return &DeniedError{Origin: c.opts.Origin, Status: resp.StatusCode, Message: shortError(resp.Body, credential, c.opts.ServiceToken)}
 	default:
 		return &UnavailableError{Origin: c.opts.Origin, Status: resp.StatusCode}
 	}
 }
 
-// shortError reads an upstream's JSON error message, capped, for relaying to a client.
-func shortError(r io.Reader) string {
+// maxRelayed bounds an upstream's error message relayed to a client.
+const maxRelayed = 200
+
+// shortError reads an upstream's JSON error message, to relay to the client and log.
+// Upstream bytes are hostile and a registry may echo what it was sent, so the message
+// is scrubbed: the credentials sent are removed (whole, and the token part of a
+// "Bearer x" or "Basic x" value), as is anything shaped like a token (a long run of
+// letters and digits, base64 or hex, or a JWT); control characters become spaces; the
+// length is bounded without cutting a character.
+func shortError(r io.Reader, secrets ...redact.Secret) string {
 	b, _ := io.ReadAll(io.LimitReader(r, 4096))
 	var body struct {
 		Error  string `json:"error"`
@@ -173,8 +184,89 @@ func shortError(r io.Reader) string {
 	if msg == "" {
 		msg = body.Reason
 	}
-	if len(msg) > 300 {
-		msg = msg[:300]
+	return scrub(msg, secrets...)
+}
+
+// scrub removes credentials and token-shaped runs from msg, replaces control
+// characters, and bounds its length.
+func scrub(msg string, secrets ...redact.Secret) string {
+	for _, s := range secrets {
+		if !s.IsSet() {
+			continue
+		}
+		v := s.Reveal()
+		msg = strings.ReplaceAll(msg, v, redacted)
+		if _, tok, ok := strings.Cut(v, " "); ok && len(strings.TrimSpace(tok)) >= 4 {
+			msg = strings.ReplaceAll(msg, strings.TrimSpace(tok), redacted)
+		}
 	}
-	return msg
+	var b strings.Builder
+	flush := func(word string) {
+		if tokenShaped(word) {
+			b.WriteString(redacted)
+		} else {
+			b.WriteString(word)
+		}
+	}
+	start := -1
+	for i, r := range msg {
+		if tokenRune(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			flush(msg[start:i])
+			start = -1
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			b.WriteByte(' ')
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	if start >= 0 {
+		flush(msg[start:])
+	}
+	out := b.String()
+	if len(out) > maxRelayed {
+		cut := maxRelayed
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + "…"
+	}
+	return out
+}
+
+const redacted = "[REDACTED]"
+
+// tokenRune reports whether r may be part of a token: base64 (standard or URL), hex,
+// and the dots of a JWT.
+func tokenRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		r == '-' || r == '_' || r == '+' || r == '/' || r == '=' || r == '.'
+}
+
+// tokenShaped reports whether a run of token characters looks like a secret: at least
+// 20 characters mixing letters and digits (words, version numbers and package names
+// rarely do), or an "npm_" token of any length past the prefix.
+func tokenShaped(w string) bool {
+	if strings.HasPrefix(w, "npm_") && len(w) > 8 {
+		return true
+	}
+	if len(w) < 20 {
+		return false
+	}
+	var letters, digits bool
+	for _, r := range w {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = true
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			letters = true
+		}
+	}
+	return letters && digits
 }
