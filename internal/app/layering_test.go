@@ -23,7 +23,7 @@ func TestLayering(t *testing.T) {
 		"internal/egress":   {},
 		"internal/budget":   {},
 		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
-		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget"},
+		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
 		"internal/server":   {"internal/gate", "internal/npm", "internal/redact", "internal/observe"},
 	}

@@ -117,6 +117,7 @@ func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
 		CacheTTL:        cfg.CacheTTL,
 		CacheMaxBytes:   cfg.CacheMaxBytes,
 		Budget:          budget.New(cfg.MaxInflightBytes, 0),
+		MaxTarballBytes: cfg.MaxTarballBytes,
 		CredentialKeyed: cfg.CredentialStrategy == config.StrategyPassthrough,
 		CheckTarball:    guard.CheckTarballURL,
 		Mirror:          nil, // the asynchronous mirror is not built yet: no jobs are made

@@ -70,6 +70,8 @@ type Config struct {
 	// MaxInflightBytes is PROXY_MAX_INFLIGHT_BYTES: the memory budget of upstream
 	// documents being read and parsed at once.
 	MaxInflightBytes int64
+	// MaxTarballBytes is PROXY_MAX_TARBALL_BYTES: the largest public tarball relayed.
+	MaxTarballBytes int64
 	// MaxVersionCount is PROXY_MAX_VERSION_COUNT.
 	MaxVersionCount int
 	// MaxNestingDepth is PROXY_MAX_NESTING_DEPTH.

@@ -25,6 +25,7 @@ type Effective struct {
 	EgressAllowInternal        []string      `json:"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS"`
 	MaxResponseBytes           int64         `json:"PROXY_MAX_RESPONSE_BYTES"`
 	MaxInflightBytes           int64         `json:"PROXY_MAX_INFLIGHT_BYTES"`
+	MaxTarballBytes            int64         `json:"PROXY_MAX_TARBALL_BYTES"`
 	MaxVersionCount            int           `json:"PROXY_MAX_VERSION_COUNT"`
 	MaxNestingDepth            int           `json:"PROXY_MAX_NESTING_DEPTH"`
 	MinPublicIntegrity         string        `json:"PROXY_MIN_PUBLIC_INTEGRITY"`
@@ -69,6 +70,7 @@ func (c *Config) Effective() Effective {
 		EgressAllowedHosts:         append([]string{}, c.EgressAllowedHosts...),
 		MaxResponseBytes:           c.MaxResponseBytes,
 		MaxInflightBytes:           c.MaxInflightBytes,
+		MaxTarballBytes:            c.MaxTarballBytes,
 		MaxVersionCount:            c.MaxVersionCount,
 		MaxNestingDepth:            c.MaxNestingDepth,
 		MinPublicIntegrity:         c.MinPublicIntegrity,

@@ -55,6 +55,7 @@ func Defaults() Config {
 		LogFormat:          LogFormatJSON,
 		MaxResponseBytes:   64 << 20,
 		MaxInflightBytes:   128 << 20,
+		MaxTarballBytes:    1 << 30,
 		MaxVersionCount:    100000,
 		MaxNestingDepth:    64,
 		MinPublicIntegrity: "sha256",
@@ -274,6 +275,7 @@ func Load(src Source) (*Config, Problems) {
 
 	l.positiveInt("PROXY_MAX_RESPONSE_BYTES", &c.MaxResponseBytes)
 	l.positiveInt("PROXY_MAX_INFLIGHT_BYTES", &c.MaxInflightBytes)
+	l.positiveInt("PROXY_MAX_TARBALL_BYTES", &c.MaxTarballBytes)
 	l.positiveIntInt("PROXY_MAX_VERSION_COUNT", &c.MaxVersionCount)
 	l.positiveIntInt("PROXY_MAX_NESTING_DEPTH", &c.MaxNestingDepth)
 	if v, ok := l.lookup("PROXY_MIN_PUBLIC_INTEGRITY"); ok {

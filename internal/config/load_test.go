@@ -43,6 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"LogFormat", c.LogFormat, "json"},
 		{"MaxResponseBytes", c.MaxResponseBytes, int64(67108864)},
 		{"MaxInflightBytes", c.MaxInflightBytes, int64(134217728)},
+		{"MaxTarballBytes", c.MaxTarballBytes, int64(1073741824)},
 		{"MaxVersionCount", c.MaxVersionCount, 100000},
 		{"MaxNestingDepth", c.MaxNestingDepth, 64},
 		{"MinPublicIntegrity", c.MinPublicIntegrity, "sha256"},

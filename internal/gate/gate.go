@@ -88,6 +88,9 @@ type Options struct {
 	// Budget bounds the upstream documents being read and parsed at once. Nil means
 	// no bound.
 	Budget *budget.Budget
+	// MaxTarballBytes bounds a public tarball: one announced larger is refused before
+	// it is read, and a stream that runs past it is cut. Zero means 1 GiB.
+	MaxTarballBytes int64
 	// CredentialKeyed says private documents depend on the caller's credential (the
 	// passthrough strategy), so cached entries are keyed by a hash of it.
 	CredentialKeyed bool
@@ -127,6 +130,9 @@ func New(opts Options) *Gate {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxTarballBytes <= 0 {
+		opts.MaxTarballBytes = 1 << 30
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

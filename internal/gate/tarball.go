@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/upstream"
@@ -123,6 +124,12 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 		}
 		return nil, upstreamFailure(SourcePublic, name, err)
 	}
+	if size > g.opts.MaxTarballBytes {
+		_ = body.Close()
+		return nil, &UpstreamError{Message: fmt.Sprintf("the tarball of %s@%s is %d bytes, more than PROXY_MAX_TARBALL_BYTES allows (%d)", name, version, size, g.opts.MaxTarballBytes)}
+	}
+	// An upstream that announced no length, or a wrong one, is cut at the bound.
+	body = egress.LimitReader(body, g.opts.MaxTarballBytes)
 	job := MirrorJob{Name: name, Version: version, Integrity: v.Info.Integrity, Tarball: v.Tarball}
 	vb := &verifyingBody{body: body, verifier: verifier, onDone: func(ok bool) {
 		if !ok {

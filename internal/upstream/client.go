@@ -119,12 +119,17 @@ func (c *Client) Packument(ctx context.Context, name string, credential redact.S
 // when the upstream did not say. The request's context carries this registry's base as
 // the packument origin, so the egress guard applies the tarball host policy to u and to
 // every redirect.
+//
+// The file is asked for as it is (Accept-Encoding: identity): a tarball is compressed
+// already, and a transport-level encoding would only let a small response inflate into
+// a large one. Its bytes are relayed as received.
 func (c *Client) Open(ctx context.Context, u *url.URL, credential redact.Secret) (io.ReadCloser, int64, error) {
-	ctx = egress.WithOrigin(ctx, c.opts.Base)
+	ctx = egress.WithCallerDecoding(egress.WithOrigin(ctx, c.opts.Base))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
 	}
+	req.Header.Set("Accept-Encoding", "identity")
 	c.authorize(req, credential)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
