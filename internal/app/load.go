@@ -47,10 +47,13 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 	return &Loaded{Config: cfg, Policy: pol}, problems
 }
 
-// egressOptions derives the guard's options from the configuration.
+// egressOptions derives the guard's options from the configuration. The public
+// upstream's own origin (scheme, host and port) is always allowed; the operator's
+// entries follow, a bare host name among them meaning ports 80 and 443 only.
 func egressOptions(cfg *config.Config, log *slog.Logger) egress.Options {
+	upstream := cfg.PublicUpstream.Scheme + "://" + cfg.PublicUpstream.Host
 	return egress.Options{
-		AllowedHosts:               append([]string{cfg.PublicUpstream.Hostname()}, cfg.EgressAllowedHosts...),
+		AllowedHosts:               append([]string{upstream}, cfg.EgressAllowedHosts...),
 		AllowInternal:              cfg.EgressAllowInternal,
 		RespectUpstreamTarballHost: cfg.RespectUpstreamTarballHost,
 		Logger:                     log,

@@ -113,7 +113,7 @@ func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
 		Policy:          l.Policy,
 		Internal:        cfg.Internal,
 		PublicURL:       cfg.PublicURL,
-		Limits:          npm.Limits{MaxBytes: cfg.MaxResponseBytes, MaxVersions: cfg.MaxVersionCount, MaxDepth: cfg.MaxNestingDepth},
+		Limits:          npm.Limits{MaxBytes: cfg.MaxResponseBytes, MaxVersions: cfg.MaxVersionCount, MaxDistTags: cfg.MaxDistTagCount, MaxDepth: cfg.MaxNestingDepth},
 		CacheTTL:        cfg.CacheTTL,
 		CacheMaxBytes:   cfg.CacheMaxBytes,
 		Budget:          budget.New(cfg.MaxInflightBytes, 0),

@@ -74,6 +74,8 @@ type Config struct {
 	MaxTarballBytes int64
 	// MaxVersionCount is PROXY_MAX_VERSION_COUNT.
 	MaxVersionCount int
+	// MaxDistTagCount is PROXY_MAX_DIST_TAG_COUNT.
+	MaxDistTagCount int
 	// MaxNestingDepth is PROXY_MAX_NESTING_DEPTH.
 	MaxNestingDepth int
 	// MinPublicIntegrity is PROXY_MIN_PUBLIC_INTEGRITY (validated by the policy package).

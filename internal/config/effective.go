@@ -27,6 +27,7 @@ type Effective struct {
 	MaxInflightBytes           int64         `json:"PROXY_MAX_INFLIGHT_BYTES"`
 	MaxTarballBytes            int64         `json:"PROXY_MAX_TARBALL_BYTES"`
 	MaxVersionCount            int           `json:"PROXY_MAX_VERSION_COUNT"`
+	MaxDistTagCount            int           `json:"PROXY_MAX_DIST_TAG_COUNT"`
 	MaxNestingDepth            int           `json:"PROXY_MAX_NESTING_DEPTH"`
 	MinPublicIntegrity         string        `json:"PROXY_MIN_PUBLIC_INTEGRITY"`
 	CacheTTLSeconds            int64         `json:"PROXY_PACKUMENT_CACHE_TTL_SECONDS"`
@@ -72,6 +73,7 @@ func (c *Config) Effective() Effective {
 		MaxInflightBytes:           c.MaxInflightBytes,
 		MaxTarballBytes:            c.MaxTarballBytes,
 		MaxVersionCount:            c.MaxVersionCount,
+		MaxDistTagCount:            c.MaxDistTagCount,
 		MaxNestingDepth:            c.MaxNestingDepth,
 		MinPublicIntegrity:         c.MinPublicIntegrity,
 		CacheTTLSeconds:            int64(c.CacheTTL.Seconds()),

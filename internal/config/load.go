@@ -57,6 +57,7 @@ func Defaults() Config {
 		MaxInflightBytes:   128 << 20,
 		MaxTarballBytes:    1 << 30,
 		MaxVersionCount:    100000,
+		MaxDistTagCount:    10000,
 		MaxNestingDepth:    64,
 		MinPublicIntegrity: "sha256",
 		CacheTTL:           5 * time.Minute,
@@ -277,6 +278,7 @@ func Load(src Source) (*Config, Problems) {
 	l.positiveInt("PROXY_MAX_INFLIGHT_BYTES", &c.MaxInflightBytes)
 	l.positiveInt("PROXY_MAX_TARBALL_BYTES", &c.MaxTarballBytes)
 	l.positiveIntInt("PROXY_MAX_VERSION_COUNT", &c.MaxVersionCount)
+	l.positiveIntInt("PROXY_MAX_DIST_TAG_COUNT", &c.MaxDistTagCount)
 	l.positiveIntInt("PROXY_MAX_NESTING_DEPTH", &c.MaxNestingDepth)
 	if v, ok := l.lookup("PROXY_MIN_PUBLIC_INTEGRITY"); ok {
 		switch v = strings.ToLower(v); v {
@@ -567,14 +569,40 @@ func firstNonEmpty(vs ...string) string {
 var hostLabel = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`)
 
 // checkHostName accepts a DNS name or an IP literal, without scheme, port or path.
+// checkHostName checks an egress allowlist entry: a host name or IP address, optionally
+// with a port ("files.example.com:8443") or as an origin with a scheme
+// ("https://files.example.com:8443"). The egress guard parses the entry again, strictly,
+// when it is built; this catches the common mistakes with the entry's own path.
 func checkHostName(h string) error {
-	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
-		return nil
+	rest, hadScheme := h, false
+	for _, scheme := range []string{"http://", "https://"} {
+		if len(rest) > len(scheme) && strings.EqualFold(rest[:len(scheme)], scheme) {
+			rest, hadScheme = strings.TrimSuffix(rest[len(scheme):], "/"), true
+			break
+		}
 	}
-	if strings.ContainsAny(h, ":/@ ") {
-		return errors.New("must be a bare host name (no scheme, port or path)")
+	if strings.ContainsAny(rest, "/@ ?#") || strings.Contains(rest, "://") {
+		return errors.New("must be a host name, host:port or scheme://host[:port] (no path, user or query)")
 	}
-	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+	host := rest
+	if a, err := netip.ParseAddr(strings.Trim(rest, "[]")); err == nil && (!a.Is6() || !hadScheme || strings.HasPrefix(rest, "[")) {
+		return nil // a bare IP address (an IPv6 one in brackets inside an origin)
+	}
+	if strings.Contains(rest, ":") {
+		hp, port, err := net.SplitHostPort(rest)
+		if err != nil {
+			return errors.New("has a malformed port (write host:port, an IPv6 address in brackets)")
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return fmt.Errorf("has port %q, want a number from 1 to 65535", port)
+		}
+		host = hp
+		if _, err := netip.ParseAddr(host); err == nil {
+			return nil
+		}
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
 		if !hostLabel.MatchString(label) {
 			return errors.New("is not a valid host name")
 		}

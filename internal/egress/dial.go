@@ -29,8 +29,8 @@ func (g *Guard) dialContext(ctx context.Context, network, address string) (net.C
 		return nil, g.refuse(ctx, stageDial, address, nil, "malformed port")
 	}
 	// The transport only dials hosts that passed the request checks; checking again
-	// keeps this function safe on its own.
-	t, reason := g.vetHost(host)
+	// (host and port, over whichever scheme) keeps this function safe on its own.
+	t, reason := g.vetHost(host, uint16(port), schemeAny)
 	if reason != "" {
 		return nil, g.refuse(ctx, stageDial, address, nil, reason)
 	}

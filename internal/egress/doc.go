@@ -5,7 +5,8 @@
 //
 //   - The guarded client (New, then Guard.Client) is for untrusted origins: the public
 //     upstream and any artifact URL an upstream hands us. It reaches only allowlisted
-//     hosts over http or https, refuses URLs with userinfo and IPv4 literals in
+//     origins (scheme, host and port together, so an allowlisted host's other ports
+//     stay closed) over http or https, refuses URLs with userinfo and IPv4 literals in
 //     anything but dotted decimal, resolves each name once and refuses the connection
 //     if any answer is a non-public address (loopback, private, link-local and the
 //     cloud metadata endpoint, CGNAT, unique-local, multicast, reserved, and the IPv6

@@ -15,7 +15,7 @@ import (
 // Guard owns the guarded client and the policy it enforces. Build it with New; it is
 // safe for concurrent use.
 type Guard struct {
-	allowed            map[string]struct{}
+	allowed            allowlist
 	allowInternal      []netip.Prefix
 	respectTarballHost bool
 	maxRedirects       int // -1: follow none
@@ -34,14 +34,16 @@ type Guard struct {
 // New validates opts and builds the guard. It reports every bad option at once.
 func New(opts Options) (*Guard, error) {
 	errs := opts.validate()
-	allowed := make(map[string]struct{}, len(opts.AllowedHosts))
+	var allowed allowlist
 	for i, h := range opts.AllowedHosts {
-		key, err := allowlistKey(h)
+		grants, err := parseAllowEntry(h)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("egress: allowed host %d (%q): %w", i, clip(h), err))
 			continue
 		}
-		allowed[key] = struct{}{}
+		for _, gr := range grants {
+			allowed.add(gr)
+		}
 	}
 	internal := make([]netip.Prefix, 0, len(opts.AllowInternal))
 	for i, p := range opts.AllowInternal {
@@ -117,13 +119,12 @@ func refuse(ctx context.Context, log *slog.Logger, stage, host string, u *url.UR
 	return e
 }
 
-// vetURL applies the checks that need no network: scheme, userinfo, host syntax,
-// address class of an IP literal, and the allowlist. It returns a reason to refuse,
-// or "".
+// vetURL applies the checks that need no network: scheme, userinfo, port, host
+// syntax, address class of an IP literal, and the allowlist, which admits the URL's
+// origin (scheme, host and port together). It returns a reason to refuse, or "".
 func (g *Guard) vetURL(u *url.URL) string {
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-	default:
+	scheme := schemeOf(u.Scheme)
+	if scheme == 0 {
 		return fmt.Sprintf("scheme %q not allowed (http and https only)", clip(u.Scheme))
 	}
 	if u.User != nil {
@@ -132,16 +133,20 @@ func (g *Guard) vetURL(u *url.URL) string {
 	if u.Opaque != "" {
 		return "opaque URL not allowed"
 	}
-	if p := u.Port(); p == "0" {
-		return "port 0 not allowed"
+	port, ok := effectivePort(u)
+	if !ok {
+		if strings.Trim(u.Port(), "0") == "" {
+			return "port 0 not allowed"
+		}
+		return fmt.Sprintf("port %q out of range", clip(u.Port()))
 	}
-	_, reason := g.vetHost(u.Hostname())
+	_, reason := g.vetHost(u.Hostname(), port, scheme)
 	return reason
 }
 
-// vetHost parses a host and checks it against the allowlist and, for a literal, the
-// address block.
-func (g *Guard) vetHost(h string) (target, string) {
+// vetHost parses a host and checks it against the allowlist, on port over a scheme
+// of schemes, and, for a literal, against the address block.
+func (g *Guard) vetHost(h string, port uint16, schemes schemeSet) (target, string) {
 	t, reason := parseHost(h)
 	if reason != "" {
 		return t, reason
@@ -151,10 +156,7 @@ func (g *Guard) vetHost(h string) (target, string) {
 			return t, fmt.Sprintf("address %s: %s", t.addr, reason)
 		}
 	}
-	if _, ok := g.allowed[t.key()]; !ok {
-		return t, "host not in egress allowlist"
-	}
-	return t, ""
+	return t, g.allowed.reason(t.key(), port, schemes)
 }
 
 // addrReason says why a may not be dialled, or returns "" when it may: a public
@@ -233,7 +235,8 @@ func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	// The transport inflates gzip only when it asked for it itself. Drop a caller's
 	// Accept-Encoding so that the body handed back is always decoded and a size limit
-	// on it bounds what the caller really parses.
+	// on it bounds what the caller really parses, unless the caller said it decodes
+	// and bounds the body itself (WithCallerDecoding).
 	if len(req.Header.Values("Accept-Encoding")) > 0 && !callerDecodes(req.Context()) {
 		req = req.Clone(req.Context())
 		req.Header.Del("Accept-Encoding")

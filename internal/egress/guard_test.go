@@ -109,6 +109,13 @@ var hostileCases = []hostileCase{
 	{name: "localhost", url: "http://localhost:{port}/", answers: map[string][]string{"localhost": {"127.0.0.1"}}, reason: "allowlist"},
 	{name: "allowlisted name as suffix", url: "http://registry.example.test.evil.example.com/", answers: map[string][]string{"registry.example.test.evil.example.com": {"8.8.8.8"}}, reason: "allowlist"},
 	{name: "allowlisted name as prefix", url: "http://evil-registry.example.test/", answers: map[string][]string{"evil-registry.example.test": {"8.8.8.8"}}, reason: "allowlist"},
+	// An allowlisted name on a port its entry does not name. The guard under test
+	// admits registryHost on the default ports and the canary's port only.
+	{name: "allowlisted name off port", url: "http://registry.example.test:8443/", answers: resolvesTo("127.0.0.1"), reason: "port 8443 not in egress allowlist"},
+	{name: "allowlisted name, https on the http port", url: "https://registry.example.test:80/", answers: resolvesTo("127.0.0.1"), reason: "scheme https on port 80"},
+	{name: "allowlisted name, redis port", url: "http://registry.example.test:6379/", answers: resolvesTo("8.8.8.8"), reason: "port 6379 not in egress allowlist"},
+	{name: "allowlisted name, port 0", url: "http://registry.example.test:00/", answers: resolvesTo("8.8.8.8"), reason: "port 0"},
+	{name: "allowlisted name, port out of range", url: "http://registry.example.test:65616/", answers: resolvesTo("127.0.0.1"), reason: "out of range"},
 	{name: "kelvin sign folds to allowlisted name", url: "http://\u212aegistry.example.test/", allow: []string{"kegistry.example.test"}, answers: map[string][]string{"kegistry.example.test": {"8.8.8.8"}}, reason: "non-ASCII"},
 }
 
@@ -116,10 +123,13 @@ func (tc hostileCase) rawURL(port uint16) string {
 	return strings.ReplaceAll(tc.url, "{port}", strconv.Itoa(int(port)))
 }
 
-func (tc hostileCase) guard(t *testing.T) (*Guard, *fakeResolver) {
+// guard builds the guard a case runs against: registryHost on the default ports and
+// on port, plus the case's own entries.
+func (tc hostileCase) guard(t *testing.T, port uint16) (*Guard, *fakeResolver) {
 	t.Helper()
 	r := newResolver(t, tc.answers)
-	g := newGuard(t, Options{AllowedHosts: append([]string{registryHost}, tc.allow...), Resolver: r})
+	allow := append([]string{registryHost, hostPort(registryHost, port)}, tc.allow...)
+	g := newGuard(t, Options{AllowedHosts: allow, Resolver: r})
 	return g, r
 }
 
@@ -154,7 +164,7 @@ func TestHostileCasesNeverConnect(t *testing.T) {
 		// Observed: whatever a broken check let through is dialled to the canary
 		// instead of its real destination, so no case can reach the network.
 		t.Run(tc.name+"/observed", func(t *testing.T) {
-			g, r := tc.guard(t)
+			g, r := tc.guard(t, can.port())
 			var dialled atomic.Int64
 			g.connect = func(ctx context.Context, _ string, _ netip.AddrPort) (net.Conn, error) {
 				dialled.Add(1)
@@ -179,7 +189,7 @@ func TestHostileCasesNeverConnect(t *testing.T) {
 		}
 		// Real: the production dialer, for cases that can only ever land on this host.
 		t.Run(tc.name+"/real", func(t *testing.T) {
-			g, _ := tc.guard(t)
+			g, _ := tc.guard(t, can.port())
 			resp, err := get(t, g.Client(), rawURL)
 			if err == nil {
 				_ = resp.Body.Close()
@@ -198,7 +208,7 @@ func TestHostileCasesNeverConnect(t *testing.T) {
 func TestCanaryDetectsConnections(t *testing.T) {
 	can := newCanary(t)
 	g := newGuard(t, Options{
-		AllowedHosts:  []string{registryHost},
+		AllowedHosts:  []string{hostPort(registryHost, can.port())},
 		AllowInternal: loopbackOnly,
 		Resolver:      newResolver(t, resolvesTo("127.0.0.1")),
 	})
@@ -242,17 +252,24 @@ func TestGuardedClientReachesAllowedHost(t *testing.T) {
 		name    string
 		host    string
 		answers []string
+		allow   []string
 	}{
-		{"name", registryHost, []string{"127.0.0.1"}},
-		{"upper case name", "REGISTRY.Example.Test", []string{"127.0.0.1"}},
-		{"trailing dot", registryHost + ".", []string{"127.0.0.1"}},
-		{"mapped answer", registryHost, []string{"::ffff:127.0.0.1"}},
-		{"allowlisted literal", "127.0.0.1", nil},
+		{"name", registryHost, []string{"127.0.0.1"}, nil},
+		{"upper case name", "REGISTRY.Example.Test", []string{"127.0.0.1"}, nil},
+		{"trailing dot", registryHost + ".", []string{"127.0.0.1"}, nil},
+		{"mapped answer", registryHost, []string{"::ffff:127.0.0.1"}, nil},
+		{"allowlisted literal", "127.0.0.1", nil, nil},
+		{"origin entry", registryHost, []string{"127.0.0.1"}, []string{"http://" + hostPort(registryHost, port)}},
+		{"origin entry with slash, upper case", registryHost, []string{"127.0.0.1"}, []string{"HTTP://" + hostPort("Registry.Example.Test", port) + "/"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			allow := tc.allow
+			if allow == nil {
+				allow = []string{hostPort(registryHost, port), hostPort("127.0.0.1", port)}
+			}
 			g := newGuard(t, Options{
-				AllowedHosts:  []string{registryHost, "127.0.0.1"},
+				AllowedHosts:  allow,
 				AllowInternal: loopbackOnly,
 				Resolver:      newResolver(t, resolvesTo(tc.answers...)),
 			})
@@ -277,8 +294,8 @@ func TestRebindingIsRefusedAtConnect(t *testing.T) {
 		mustAddrs(t, []string{"127.0.0.1"}), // stands in for a public answer
 		mustAddrs(t, []string{"127.0.0.2"}), // internal, outside the test's hole
 	}
-	g := newGuard(t, Options{AllowedHosts: []string{registryHost}, AllowInternal: loopbackOnly, Resolver: r})
 	u := "http://" + hostPort(registryHost, serverPort(t, srv)) + "/"
+	g := newGuard(t, Options{AllowedHosts: []string{u}, AllowInternal: loopbackOnly, Resolver: r})
 
 	resp, err := get(t, g.Client(), u)
 	if err != nil {
@@ -404,7 +421,7 @@ func TestRefusalIsLoggedWithoutSecrets(t *testing.T) {
 func TestDialFallsBackToTheNextAddress(t *testing.T) {
 	srv := okServer(t, "ok")
 	g := newGuard(t, Options{
-		AllowedHosts:  []string{registryHost},
+		AllowedHosts:  []string{hostPort(registryHost, serverPort(t, srv))},
 		AllowInternal: loopbackOnly,
 		Resolver:      newResolver(t, resolvesTo("8.8.8.8", "127.0.0.1")),
 	})

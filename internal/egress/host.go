@@ -1,7 +1,6 @@
 package egress
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -170,26 +169,4 @@ func parseLoosePart(p string) (uint64, bool) {
 		return 0, false
 	}
 	return v, true
-}
-
-// allowlistKey normalises one operator-supplied allowlist entry: a bare host name or IP
-// address, without scheme, port, path or userinfo.
-func allowlistKey(entry string) (string, error) {
-	h := strings.TrimSpace(entry)
-	if h == "" {
-		return "", errors.New("empty host name")
-	}
-	if strings.ContainsAny(h, "/@?#") {
-		return "", errors.New("must be a bare host name (no scheme, path or userinfo)")
-	}
-	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		h = h[1 : len(h)-1]
-	} else if strings.Count(h, ":") == 1 {
-		return "", errors.New("must not include a port")
-	}
-	t, reason := parseHost(h)
-	if reason != "" {
-		return "", errors.New(reason)
-	}
-	return t.key(), nil
 }

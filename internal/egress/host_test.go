@@ -106,50 +106,16 @@ func TestParseHost(t *testing.T) {
 	}
 }
 
-func TestAllowlistKey(t *testing.T) {
-	tests := []struct {
-		in, want string // want "" for an error
-	}{
-		{"registry.example.test", "registry.example.test"},
-		{" CDN.Example.Test. ", "cdn.example.test"},
-		{"[2001:db8::1]", "2001:db8::1"},
-		{"2001:db8::1", "2001:db8::1"},
-		{"::FFFF:7F00:1", "::ffff:127.0.0.1"},
-		{"203.0.113.5", "203.0.113.5"},
-		{"", ""},
-		{"https://registry.example.test", ""},
-		{"registry.example.test:443", ""},
-		{"registry.example.test/path", ""},
-		{"user@registry.example.test", ""},
-		{"0x7f.1", ""},
-		{"*.example.test", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := allowlistKey(tc.in)
-			if tc.want == "" {
-				if err == nil {
-					t.Errorf("allowlistKey(%q) = %q, want an error", tc.in, got)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("allowlistKey(%q) = %q, %v, want %q", tc.in, got, err, tc.want)
-			}
-		})
-	}
-}
-
 func TestNewReportsEveryBadOption(t *testing.T) {
 	_, err := New(Options{
-		AllowedHosts:  []string{"ok.example.test", "bad host", "x.example.test:80"},
+		AllowedHosts:  []string{"ok.example.test", "bad host", "x.example.test:080", "https://y.example.test/npm"},
 		AllowInternal: []netip.Prefix{{}, netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")},
 		DialTimeout:   -1,
 	})
 	if err == nil {
 		t.Fatal("New(bad options) = nil error, want one")
 	}
-	for _, want := range []string{`"bad host"`, `"x.example.test:80"`, "range 0", "range 1", "range 2", "dial timeout"} {
+	for _, want := range []string{`"bad host"`, `"x.example.test:080"`, `"https://y.example.test/npm"`, "range 0", "range 1", "range 2", "dial timeout"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New(bad options) = %q, want it to mention %s", err, want)
 		}

@@ -100,7 +100,7 @@ func TestGzipBombIsOverTheLimit(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	g := newGuard(t, Options{
-		AllowedHosts:  []string{registryHost},
+		AllowedHosts:  []string{hostPort(registryHost, serverPort(t, srv))},
 		AllowInternal: loopbackOnly,
 		Resolver:      newResolver(t, resolvesTo("127.0.0.1")),
 	})

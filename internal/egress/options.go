@@ -40,11 +40,18 @@ var _ Resolver = (*net.Resolver)(nil)
 // Options configures the guarded client. The zero value is valid and refuses every
 // request (nothing is allowlisted).
 type Options struct {
-	// AllowedHosts are the host names (or IP literals) the guarded client may reach:
-	// the public upstream's host plus the operator's extras (document key
-	// egress.allowedHosts, env PROXY_EGRESS_ALLOWED_HOSTS). Matching is exact and
-	// case-insensitive; entries carry no scheme, port or path. Nil: every request is
-	// refused.
+	// AllowedHosts are the origins the guarded client may reach: the public
+	// upstream's own origin (scheme, host and port of PUBLIC_UPSTREAM_URL) plus the
+	// operator's extras (document key egress.allowedHosts, env
+	// PROXY_EGRESS_ALLOWED_HOSTS). A request passes only when its scheme, host and
+	// port (a missing port read as the scheme's default) are admitted together. An
+	// entry is a bare host name or IP literal ("files.example.com": http on port 80
+	// and https on 443 only), a host and port ("files.example.com:8443": that port,
+	// over http or https) or an origin ("https://files.example.com:8443": exactly
+	// that; no port means the scheme's default). Host matching is exact and ignores
+	// case and a trailing dot; IPv6 literals take brackets before a port or within
+	// an origin; paths, userinfo, queries, wildcards and ports with leading zeros
+	// are refused by New. Nil: every request is refused.
 	AllowedHosts []string
 
 	// AllowInternal admits exactly these ranges through the internal-address block
@@ -54,8 +61,8 @@ type Options struct {
 	// reachable.
 	AllowInternal []netip.Prefix
 
-	// RespectUpstreamTarballHost lets a tarball be fetched from any allowlisted host
-	// rather than only from the origin that served its packument (env
+	// RespectUpstreamTarballHost lets a tarball be fetched from any allowlisted
+	// origin rather than only from the origin that served its packument (env
 	// PROXY_RESPECT_UPSTREAM_TARBALL_HOST). False (the default): same scheme, host
 	// and port as the packument's origin only.
 	RespectUpstreamTarballHost bool

@@ -98,6 +98,9 @@ func TestRedirectChecks(t *testing.T) {
 		{name: "to mapped literal", url: to(base, "http://[::ffff:a9fe:a9fe]/"), reason: "IPv4-mapped", hits: 1},
 		{name: "to allowlisted name resolving to metadata", url: to(base, "http://metadata.example.test/"), reason: "resolves to 169.254.169.254", hits: 1},
 		{name: "to host not allowlisted", url: to(base, "http://"+hostPort("evil.example.com", port)+"/"), reason: "allowlist", hits: 1},
+		{name: "to allowlisted host on another port", url: to(base, "http://"+hostPort(registryHost, port^1)+"/"), reason: "not in egress allowlist", hits: 1},
+		{name: "to allowlisted host on its default port", url: to(base, "http://"+registryHost+"/"), reason: "port 80 not in egress allowlist", hits: 1},
+		{name: "to allowlisted host and port over https", url: to(base, "https://"+hostPort(registryHost, port)+"/"), reason: "scheme https", hits: 1},
 		{name: "to ftp", url: to(base, "ftp://"+registryHost+"/"), reason: "scheme", hits: 1},
 		{name: "to userinfo", url: to(base, "http://user:pass@"+hostPort(registryHost, port)+"/"), reason: "userinfo", hits: 1},
 	}
@@ -105,7 +108,7 @@ func TestRedirectChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rd.hits.Store(0)
 			g := newGuard(t, Options{
-				AllowedHosts:  []string{registryHost, "metadata.example.test"},
+				AllowedHosts:  []string{base, "metadata.example.test"},
 				AllowInternal: loopbackOnly,
 				MaxRedirects:  tc.max,
 				Resolver: newResolver(t, map[string][]string{
@@ -135,6 +138,79 @@ func TestRedirectChecks(t *testing.T) {
 	}
 }
 
+// TestRedirectToAnotherPortNeverConnects reproduces the review's finding: a public
+// upstream answering with a redirect to another port of its own (allowlisted) host,
+// where something else listens. The guard dials for real with a hole open for
+// 127.0.0.1, so a check that ignored the port would reach the canary.
+func TestRedirectToAnotherPortNeverConnects(t *testing.T) {
+	can := newCanary(t)
+	rd := &redirector{}
+	srv := httptest.NewServer(rd)
+	t.Cleanup(srv.Close)
+	srvAddr := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	offPort := func(scheme string) string { return scheme + "://" + hostPort(registryHost, can.port()) + "/" }
+
+	tests := []struct {
+		name   string
+		allow  []string
+		base   string // the upstream as the client addresses it
+		target string
+		reason string
+	}{
+		// A bare entry, as PROXY_EGRESS_ALLOWED_HOSTS is written: the upstream is on
+		// port 80 (routed to the test server below).
+		{name: "bare entry, http", allow: []string{registryHost}, base: "http://" + registryHost, target: offPort("http"), reason: "not in egress allowlist"},
+		{name: "bare entry, https", allow: []string{registryHost}, base: "http://" + registryHost, target: offPort("https"), reason: "not in egress allowlist"},
+		{name: "origin entry", allow: []string{"http://" + hostPort(registryHost, srvAddr.Port())}, base: "http://" + hostPort(registryHost, srvAddr.Port()), target: offPort("http"), reason: "not in egress allowlist"},
+		{name: "host:port entry", allow: []string{hostPort(registryHost, srvAddr.Port())}, base: "http://" + hostPort(registryHost, srvAddr.Port()), target: offPort("http"), reason: "not in egress allowlist"},
+		{name: "ip literal entry", allow: []string{hostPort("127.0.0.1", srvAddr.Port())}, base: "http://" + srvAddr.String(), target: "http://" + can.addr() + "/", reason: "not in egress allowlist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rd.hits.Store(0)
+			g := newGuard(t, Options{
+				AllowedHosts:  tc.allow,
+				AllowInternal: loopbackOnly,
+				Resolver:      newResolver(t, resolvesTo("127.0.0.1")),
+			})
+			g.connect = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+				if ap.Port() == 80 {
+					ap = srvAddr // the upstream's default port is the test server
+				}
+				return g.dialChecked(ctx, network, ap)
+			}
+			u := to(tc.base, tc.target)
+			resp, err := get(t, g.Client(), u)
+			if err == nil {
+				_ = resp.Body.Close()
+				t.Fatalf("GET %s succeeded, want the redirect refused", u)
+			}
+			wantRefused(t, err, tc.reason)
+			if n := rd.hits.Load(); n != 1 {
+				t.Errorf("upstream saw %d requests, want 1 (the redirect)", n)
+			}
+		})
+	}
+	if n := can.accepted.Load(); n != 0 {
+		t.Fatalf("canary on another port of the allowlisted host accepted %d connections, want 0", n)
+	}
+
+	// Positive control: once the canary's origin is allowlisted, the same redirect
+	// reaches it, so the zero above is the allowlist's doing.
+	g := newGuard(t, Options{
+		AllowedHosts:  []string{hostPort(registryHost, srvAddr.Port()), offPort("http")},
+		AllowInternal: loopbackOnly,
+		Resolver:      newResolver(t, resolvesTo("127.0.0.1")),
+	})
+	resp, err := get(t, g.Client(), to("http://"+hostPort(registryHost, srvAddr.Port()), offPort("http")))
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if n := can.accepted.Load(); n != 1 {
+		t.Fatalf("with its origin allowlisted, the canary accepted %d connections, want 1", n)
+	}
+}
+
 func TestRedirectDowngradeIsRefused(t *testing.T) {
 	plain := &redirector{}
 	plainSrv := httptest.NewServer(plain)
@@ -145,7 +221,7 @@ func TestRedirectDowngradeIsRefused(t *testing.T) {
 	// The test certificate names example.com and *.example.com.
 	const host = "registry.example.com"
 	g := newGuard(t, Options{
-		AllowedHosts:  []string{host},
+		AllowedHosts:  []string{"https://" + hostPort(host, serverPort(t, tlsSrv)), hostPort(host, serverPort(t, plainSrv))},
 		AllowInternal: loopbackOnly,
 		Resolver:      newResolver(t, map[string][]string{host: {"127.0.0.1"}}),
 		TLSConfig:     tlsSrv.Client().Transport.(*http.Transport).TLSClientConfig,

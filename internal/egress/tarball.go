@@ -13,9 +13,9 @@ type originKey struct{}
 // WithOrigin marks ctx as belonging to a tarball fetch whose packument came from
 // origin. The guarded client then applies the tarball host policy to the request's
 // first hop and to every redirect: by default each hop must have origin's scheme,
-// host and port; with RespectUpstreamTarballHost any allowlisted host will do. Either
-// way https is never given up for http. A nil origin is kept as "no origin", which
-// the default policy refuses.
+// host and port; with RespectUpstreamTarballHost any allowlisted origin (scheme, host
+// and port) will do. Either way https is never given up for http. A nil origin is kept
+// as "no origin", which the default policy refuses.
 func WithOrigin(ctx context.Context, origin *url.URL) context.Context {
 	var o *url.URL
 	if origin != nil {
@@ -70,12 +70,15 @@ func (g *Guard) tarballReason(u, origin *url.URL) string {
 }
 
 // sameOrigin reports whether a and b share scheme, host and port, with a missing port
-// read as the scheme's default.
+// read as the scheme's default (see effectivePort; a URL without a usable port has no
+// origin to share).
 func sameOrigin(a, b *url.URL) bool {
 	if a == nil || b == nil || !strings.EqualFold(a.Scheme, b.Scheme) {
 		return false
 	}
-	if effectivePort(a) != effectivePort(b) {
+	pa, okA := effectivePort(a)
+	pb, okB := effectivePort(b)
+	if !okA || !okB || pa != pb {
 		return false
 	}
 	return sameHost(a.Hostname(), b.Hostname())
@@ -88,17 +91,4 @@ func sameHost(a, b string) bool {
 	}
 	norm := func(h string) string { return strings.ToLower(strings.TrimSuffix(h, ".")) }
 	return a != "" && norm(a) == norm(b)
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return strings.TrimLeft(p, "0")
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http":
-		return "80"
-	case "https":
-		return "443"
-	}
-	return ""
 }

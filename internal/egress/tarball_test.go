@@ -1,8 +1,12 @@
 package egress
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"testing"
 )
@@ -33,7 +37,13 @@ func TestCheckTarballURL(t *testing.T) {
 		{name: "case and trailing dot", tarball: "https://Registry.Example.Test./pkg.tgz", origin: origin},
 		{name: "origin with path and port", tarball: "https://registry.example.test/pkg.tgz", origin: "https://registry.example.test:443/npm/"},
 		{name: "other allowlisted host", tarball: "https://cdn.example.test/pkg.tgz", origin: origin, strict: "differs from the packument's origin"},
-		{name: "same host other port", tarball: "https://registry.example.test:8443/pkg.tgz", origin: origin, strict: "differs"},
+		{name: "same host other port", tarball: "https://registry.example.test:8443/pkg.tgz", origin: origin, strict: "port 8443 not in egress allowlist", relaxed: "port 8443 not in egress allowlist"},
+		{name: "same host, http port over https", tarball: "https://registry.example.test:80/pkg.tgz", origin: origin, strict: "scheme https on port 80", relaxed: "scheme https on port 80"},
+		{name: "allowlisted host other port", tarball: "https://cdn.example.test:8443/pkg.tgz", origin: origin, strict: "port 8443 not in egress allowlist", relaxed: "port 8443 not in egress allowlist"},
+		{name: "allowlisted origin on its port", tarball: "https://files.example.test:8443/pkg.tgz", origin: origin, strict: "differs"},
+		{name: "allowlisted origin, default port", tarball: "https://files.example.test/pkg.tgz", origin: origin, strict: "port 443 not in egress allowlist", relaxed: "port 443 not in egress allowlist"},
+		{name: "allowlisted origin, other scheme", tarball: "http://files.example.test:8443/pkg.tgz", origin: "http://registry.example.test/", strict: "scheme http on port 8443", relaxed: "scheme http on port 8443"},
+		{name: "packument on the allowlisted origin", tarball: "https://files.example.test:8443/pkg.tgz", origin: "https://files.example.test:8443/npm/"},
 		{name: "http origin, https tarball", tarball: "https://registry.example.test/pkg.tgz", origin: "http://registry.example.test/", strict: "differs"},
 		{name: "downgrade", tarball: "http://registry.example.test/pkg.tgz", origin: origin, strict: "downgrades", relaxed: "downgrades"},
 		{name: "not allowlisted", tarball: "https://evil.example.com/pkg.tgz", origin: origin, strict: "allowlist", relaxed: "allowlist"},
@@ -51,7 +61,7 @@ func TestCheckTarballURL(t *testing.T) {
 			}
 			t.Run(tc.name+map[bool]string{false: "/default", true: "/respect"}[relaxed], func(t *testing.T) {
 				g := newGuard(t, Options{
-					AllowedHosts:               []string{registryHost, "cdn.example.test"},
+					AllowedHosts:               []string{registryHost, "cdn.example.test", "https://files.example.test:8443"},
 					RespectUpstreamTarballHost: relaxed,
 					Resolver:                   newResolver(t, nil),
 				})
@@ -93,6 +103,8 @@ func TestTarballPolicyAcrossRedirects(t *testing.T) {
 		{name: "cdn on the first hop", url: cdnBase + "/pkg.tgz", strict: "differs"},
 		{name: "redirect to cdn then back", url: to(regBase, to(cdnBase, regBase+"/pkg.tgz")), strict: "differs"},
 		{name: "redirect to host not allowlisted", url: to(regBase, evil+"/pkg.tgz"), strict: "allowlist", relaxed: "allowlist"},
+		{name: "redirect to the registry host on the cdn's port", url: to(regBase, "http://"+hostPort(registryHost, serverPort(t, cdn))+"/pkg.tgz"), strict: "not in egress allowlist", relaxed: "not in egress allowlist"},
+		{name: "cdn host on the registry's port", url: "http://" + hostPort("cdn.example.test", serverPort(t, reg)) + "/pkg.tgz", strict: "not in egress allowlist", relaxed: "not in egress allowlist"},
 		{name: "redirect to metadata", url: to(regBase, "http://169.254.169.254/"), strict: "link-local", relaxed: "link-local"},
 	}
 	for _, tc := range tests {
@@ -103,7 +115,7 @@ func TestTarballPolicyAcrossRedirects(t *testing.T) {
 			}
 			t.Run(tc.name+map[bool]string{false: "/default", true: "/respect"}[relaxed], func(t *testing.T) {
 				g := newGuard(t, Options{
-					AllowedHosts:               []string{registryHost, "cdn.example.test"},
+					AllowedHosts:               []string{regBase, cdnBase},
 					AllowInternal:              loopbackOnly,
 					RespectUpstreamTarballHost: relaxed,
 					Resolver: newResolver(t, map[string][]string{
@@ -136,7 +148,7 @@ func TestTarballPolicyAcrossRedirects(t *testing.T) {
 
 	t.Run("cdn without origin is not a tarball fetch", func(t *testing.T) {
 		g := newGuard(t, Options{
-			AllowedHosts:  []string{registryHost, "cdn.example.test"},
+			AllowedHosts:  []string{regBase, cdnBase},
 			AllowInternal: loopbackOnly,
 			Resolver:      newResolver(t, map[string][]string{"cdn.example.test": {"127.0.0.1"}}),
 		})
@@ -147,4 +159,82 @@ func TestTarballPolicyAcrossRedirects(t *testing.T) {
 		}
 		readAll(t, resp)
 	})
+}
+
+// TestTarballOnAnotherPortNeverConnects reproduces the review's finding for tarballs:
+// with RespectUpstreamTarballHost set, a dist.tarball (or a redirect from the
+// registry) naming another port of an allowlisted host must not be fetched. The guard
+// dials for real with a hole open for 127.0.0.1, so a check that ignored the port
+// would reach the canary.
+func TestTarballOnAnotherPortNeverConnects(t *testing.T) {
+	can := newCanary(t)
+	reg := httptest.NewServer(&redirector{})
+	t.Cleanup(reg.Close)
+	regAddr := netip.MustParseAddrPort(reg.Listener.Addr().String())
+	origin := mustURL(t, "http://"+registryHost+"/")
+	canaryOn := func(host string) string { return "http://" + hostPort(host, can.port()) + "/pkg/-/pkg-1.0.0.tgz" }
+
+	tests := []struct{ name, url string }{
+		{"first hop, packument's host", canaryOn(registryHost)},
+		{"first hop, other allowlisted host", canaryOn("cdn.example.test")},
+		{"redirect, packument's host", to("http://"+registryHost, canaryOn(registryHost))},
+		{"redirect, other allowlisted host", to("http://"+registryHost, canaryOn("cdn.example.test"))},
+	}
+	for _, respect := range []bool{true, false} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/respect=%v", tc.name, respect), func(t *testing.T) {
+				// Bare entries, as PROXY_EGRESS_ALLOWED_HOSTS is written.
+				g := newGuard(t, Options{
+					AllowedHosts:               []string{registryHost, "cdn.example.test"},
+					AllowInternal:              loopbackOnly,
+					RespectUpstreamTarballHost: respect,
+					Resolver: newResolver(t, map[string][]string{
+						registryHost:       {"127.0.0.1"},
+						"cdn.example.test": {"127.0.0.1"},
+					}),
+				})
+				g.connect = func(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+					if ap.Port() == 80 {
+						ap = regAddr // the registry's default port is the test server
+					}
+					return g.dialChecked(ctx, network, ap)
+				}
+				if err := g.CheckTarballURL(mustURL(t, canaryOn(registryHost)), origin); err == nil {
+					t.Errorf("CheckTarballURL(%s) = nil, want a refusal", canaryOn(registryHost))
+				}
+				req, err := http.NewRequestWithContext(WithOrigin(t.Context(), origin), http.MethodGet, tc.url, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := g.Client().Do(req)
+				if err == nil {
+					_ = resp.Body.Close()
+					t.Fatalf("GET %s succeeded, want a refusal", tc.url)
+				}
+				wantRefused(t, err, fmt.Sprintf("port %d not in egress allowlist", can.port()))
+			})
+		}
+	}
+	if n := can.accepted.Load(); n != 0 {
+		t.Fatalf("canary on another port accepted %d connections, want 0", n)
+	}
+
+	// Positive control: with the canary's port allowlisted for the cdn host, the
+	// same tarball is fetched from it.
+	g := newGuard(t, Options{
+		AllowedHosts:               []string{registryHost, hostPort("cdn.example.test", can.port())},
+		AllowInternal:              loopbackOnly,
+		RespectUpstreamTarballHost: true,
+		Resolver:                   newResolver(t, map[string][]string{"cdn.example.test": {"127.0.0.1"}}),
+	})
+	req, err := http.NewRequestWithContext(WithOrigin(t.Context(), origin), http.MethodGet, canaryOn("cdn.example.test"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := g.Client().Do(req); err == nil {
+		_ = resp.Body.Close()
+	}
+	if n := can.accepted.Load(); n != 1 {
+		t.Fatalf("with its port allowlisted, the canary accepted %d connections, want 1", n)
+	}
 }

@@ -102,8 +102,17 @@ func TestTarballEgressRefusals(t *testing.T) {
 	}
 	pol, _ := policy.Build(nil, policy.Options{})
 	build := func(t *testing.T, respect bool, extra ...string) *Gate {
+		// The allowlist matches ports: admit the test servers' random ports, as an
+		// operator allowlists a registry on a non-default port.
+		allow := []string{fmt.Sprintf("public.example.test:%d", pubPort)}
+		for _, h := range extra {
+			if h == "cdn.example.test" {
+				h = fmt.Sprintf("cdn.example.test:%d", cdnPort)
+			}
+			allow = append(allow, h)
+		}
 		g, err := egress.New(egress.Options{
-			AllowedHosts:               append([]string{"public.example.test"}, extra...),
+			AllowedHosts:               allow,
 			AllowInternal:              []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, // the test servers; a hole opened per test
 			RespectUpstreamTarballHost: respect,
 			Resolver:                   resolver,

@@ -11,6 +11,8 @@ var (
 	ErrTooDeep = errors.New("package document nested too deeply")
 	// ErrTooManyVersions: versions has more entries than Limits.MaxVersions.
 	ErrTooManyVersions = errors.New("package document has too many versions")
+	// ErrTooManyDistTags: dist-tags has more entries than Limits.MaxDistTags.
+	ErrTooManyDistTags = errors.New("package document has too many dist-tags")
 	// ErrNameMismatch: the document's name is missing or is not the name asked for.
 	ErrNameMismatch = errors.New("package document is for another package")
 	// ErrMalformed: not JSON, invalid UTF-8, duplicate keys, or a field of the wrong

@@ -25,6 +25,9 @@ type Limits struct {
 	// own object is depth 1, a version manifest is depth 3. Zero means unlimited
 	// (jsontext still refuses anything past 10000).
 	MaxDepth int
+	// MaxDistTags is the most entries accepted in "dist-tags", counting those whose
+	// value is not a string. Zero means unlimited.
+	MaxDistTags int
 }
 
 // DistTag is one entry of a packument's "dist-tags": a tag name and the version it
@@ -153,10 +156,10 @@ func (p *Packument) sortOrder() {
 
 // ParsePackument checks an upstream package document and indexes it without decoding
 // the version manifests. It refuses (with a *DocumentError) a document that is larger,
-// deeper or has more versions than lim allows, is not valid JSON or valid UTF-8, is not
-// an object, has no "name" or a name other than wantName, or whose "versions" is not an
-// object of objects, "time" or "dist-tags" not objects, or a manifest whose "version"
-// differs from its key.
+// deeper or has more versions or dist-tags than lim allows, is not valid JSON or valid
+// UTF-8, is not an object, has no "name" or a name other than wantName, or whose
+// "versions" is not an object of objects, "time" or "dist-tags" not objects, or a
+// manifest whose "version" differs from its key.
 //
 // It also refuses a document that repeats a member name anywhere Écluse reads a value
 // or rebuilds an object: the top level, "versions", "time", "dist-tags", and in each
@@ -833,6 +836,9 @@ func (ps *parser) distTags(open int) (int, error) {
 		kq, vs, ok := it.next()
 		if !ok {
 			break
+		}
+		if ps.lim.MaxDistTags > 0 && len(tags) >= ps.lim.MaxDistTags {
+			return 0, docError(ErrTooManyDistTags, fmt.Sprintf("it has more than %d dist-tags", ps.lim.MaxDistTags))
 		}
 		ve, d := skipValue(b, vs)
 		if err := ps.checkDepth(2 + d); err != nil {

@@ -150,7 +150,7 @@ func deep(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n)
 
 func TestParseErrors(t *testing.T) {
 	const ok = `{"name":"x","versions":{"1.0.0":{"version":"1.0.0","dist":{"tarball":"t"}}},"time":{},"dist-tags":{}}`
-	lim := Limits{MaxBytes: 1 << 10, MaxVersions: 2, MaxDepth: 6}
+	lim := Limits{MaxBytes: 1 << 10, MaxVersions: 2, MaxDepth: 6, MaxDistTags: 2}
 	tests := []struct {
 		name string
 		raw  string
@@ -159,6 +159,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"too large", `{"name":"x","readme":"` + strings.Repeat("a", 1<<10) + `"}`, ErrTooLarge, "larger than 1024 bytes"},
 		{"too many versions", `{"name":"x","versions":{"1.0.0":{},"1.0.1":{},"1.0.2":{}}}`, ErrTooManyVersions, "more than 2 versions"},
+		{"too many dist-tags", `{"name":"x","dist-tags":{"latest":"1.0.0","next":"1.0.1","beta":"1.0.2"}}`, ErrTooManyDistTags, "more than 2 dist-tags"},
 		{"too deep at top level", `{"name":"x","a":` + deep(6) + `}`, ErrTooDeep, "deeper than 6"},
 		{"too deep in a manifest", `{"name":"x","versions":{"1.0.0":{"a":` + deep(4) + `}}}`, ErrTooDeep, "deeper than 6"},
 		{"too deep in dist", `{"name":"x","versions":{"1.0.0":{"dist":{"a":` + deep(3) + `}}}}`, ErrTooDeep, "deeper than 6"},
