@@ -106,6 +106,17 @@ const (
 	memberTime
 )
 
+// shadowsKnownMember reports whether key differs only by case from a top-level member
+// Écluse rewrites (name, versions, time, dist-tags).
+func shadowsKnownMember(key string) bool {
+	for _, k := range [...]string{"name", "versions", "time", "dist-tags"} {
+		if key != k && strings.EqualFold(key, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // member is one top-level member of the document.
 type member struct {
 	key    string // escapes resolved
@@ -362,6 +373,14 @@ func (ps *parser) document(wantName string) error {
 			haveName = true
 		default:
 			err = ps.checkValueDepth(1, val)
+			if shadowsKnownMember(m.key) {
+				// "Versions" or "TIME" is not what Écluse filters, but a client or tool
+				// that folds case would read it: it is left out of every rendering.
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if err != nil {
 			return err

@@ -369,3 +369,36 @@ func TestParseAdoptsBuffer(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseVariantMembersDropped: top-level members whose names differ from a member
+// Écluse rewrites only by case ("Versions", "TIME", an escaped "\u0056ersions") could
+// carry a withheld version's original tarball URL; they are left out of every rendering.
+func TestCaseVariantMembersDropped(t *testing.T) {
+	doc := `{"name":"x","dist-tags":{"latest":"1.0.0"},` +
+		`"Versions":{"2.0.0":{"dist":{"tarball":"https://evil.example.test/x-2.0.0.tgz"}}},` +
+		`"\u0056ERSIONS":{"2.0.0":{}},"TIME":{"2.0.0":"2026-01-01T00:00:00Z"},"Dist-Tags":{"latest":"2.0.0"},"NAME":"y",` +
+		`"versions":{"1.0.0":{"name":"x","version":"1.0.0","dist":{"integrity":"sha512-AAAA","tarball":"https://r.example.test/x-1.0.0.tgz"}}},` +
+		`"time":{"1.0.0":"2020-01-01T00:00:00Z"},"readme":"kept","Readme":"kept too"}`
+	p, err := ParsePackument([]byte(doc), "x", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, render := range []func() ([]byte, error){
+		func() ([]byte, error) { return p.Render(nil, nil) },
+		func() ([]byte, error) { return p.RenderAbbreviated(nil, nil) },
+	} {
+		out, err := render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, gone := range []string{"evil.example.test", "Versions", "ERSIONS", "TIME", "Dist-Tags", "NAME"} {
+			if strings.Contains(string(out), gone) {
+				t.Errorf("rendering still carries %q:\n%s", gone, out)
+			}
+		}
+	}
+	full, _ := p.Render(nil, nil)
+	if !strings.Contains(string(full), `"Readme":"kept too"`) {
+		t.Errorf("a member that shadows nothing Écluse rewrites was dropped:\n%s", full)
+	}
+}
