@@ -5,7 +5,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 GOLANGCI_LINT := $(GOBIN)/golangci-lint
 
-.PHONY: all build test unit e2e lint fmt-check tidy-check bench soak dev tools
+.PHONY: all build test unit e2e lint fmt-check tidy-check fuzz bench soak dev tools
 
 all: build
 
@@ -13,8 +13,9 @@ build:
 	go build -o bin/ecluse ./cmd/ecluse
 
 # Every check and every test: formatting, go.mod tidiness, vet, lint, unit tests with the
-# race detector, then the end-to-end suite (real npm, pnpm, yarn and Verdaccio).
-test: fmt-check tidy-check lint unit e2e
+# race detector, a short run of every fuzz target, then the end-to-end suite (real npm,
+# pnpm, yarn and Verdaccio).
+test: fmt-check tidy-check lint unit fuzz e2e
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -34,6 +35,12 @@ unit:
 
 e2e:
 	go test -count=1 -timeout 40m ./e2e/
+
+# Every native fuzz target for FUZZTIME each (scripts/fuzz.sh finds them); their seed
+# corpora also run in `unit`. `make fuzz FUZZTIME=1m` for a longer pass by hand.
+FUZZTIME ?= 2s
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 # Benchmarks: see docs/performance.md for the method and the figures.
 bench:

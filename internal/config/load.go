@@ -193,6 +193,9 @@ func ParseHTTPURL(v string) (*url.URL, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("must not carry a query or fragment")
 	}
+	if strings.HasSuffix(u.Path, "/") && !strings.HasSuffix(u.EscapedPath(), "/") {
+		return nil, errors.New("has a path ending in an escaped slash (%2F); write the path plainly")
+	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 		if u.RawPath != "" {
@@ -275,6 +278,9 @@ func Load(src Source) (*Config, Problems) {
 	}
 
 	l.positiveInt("PROXY_MAX_RESPONSE_BYTES", &c.MaxResponseBytes)
+	if c.MaxResponseBytes > maxDocumentBytes {
+		l.addf("PROXY_MAX_RESPONSE_BYTES", "must be at most %d (1 GiB): a document is held in memory whole", maxDocumentBytes)
+	}
 	l.positiveInt("PROXY_MAX_INFLIGHT_BYTES", &c.MaxInflightBytes)
 	l.positiveInt("PROXY_MAX_TARBALL_BYTES", &c.MaxTarballBytes)
 	l.positiveIntInt("PROXY_MAX_VERSION_COUNT", &c.MaxVersionCount)
@@ -569,6 +575,9 @@ func firstNonEmpty(vs ...string) string {
 var hostLabel = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`)
 
 // checkHostName accepts a DNS name or an IP literal, without scheme, port or path.
+// maxDocumentBytes is the largest PROXY_MAX_RESPONSE_BYTES accepted.
+const maxDocumentBytes = 1 << 30
+
 // checkHostName checks an egress allowlist entry: a host name or IP address, optionally
 // with a port ("files.example.com:8443") or as an origin with a scheme
 // ("https://files.example.com:8443"). The egress guard parses the entry again, strictly,

@@ -80,6 +80,8 @@ func TestLoadProblems(t *testing.T) {
 		{"port zero", map[string]string{"PROXY_PORT": "0"}, []string{"PROXY_PORT: must be a port number"}},
 		{"port text", map[string]string{"PROXY_PORT": "http"}, []string{"PROXY_PORT: must be a port number"}},
 		{"negative bytes", map[string]string{"PROXY_MAX_RESPONSE_BYTES": "-5"}, []string{`PROXY_MAX_RESPONSE_BYTES: must be a positive integer, got "-5"`}},
+		{"document bound over 1 GiB", map[string]string{"PROXY_MAX_RESPONSE_BYTES": "9223372036854775807"}, []string{`PROXY_MAX_RESPONSE_BYTES: must be at most 1073741824`}},
+		{"escaped slash ends the path", map[string]string{"PROXY_PUBLIC_URL": "http://ecluse.example.test/npm%2F"}, []string{`PROXY_PUBLIC_URL: has a path ending in an escaped slash`}},
 		{"zero in-flight budget", map[string]string{"PROXY_MAX_INFLIGHT_BYTES": "0"}, []string{`PROXY_MAX_INFLIGHT_BYTES: must be a positive integer, got "0"`}},
 		{"zero versions", map[string]string{"PROXY_MAX_VERSION_COUNT": "0"}, []string{"PROXY_MAX_VERSION_COUNT: must be a positive integer"}},
 		{"depth text", map[string]string{"PROXY_MAX_NESTING_DEPTH": "deep"}, []string{"PROXY_MAX_NESTING_DEPTH: must be a positive integer"}},

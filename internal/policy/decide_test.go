@@ -455,3 +455,13 @@ func TestDecideConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestDescribeIntegrityBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&b, "a%d-x ", i)
+	}
+	if got := describeIntegrity(b.String(), ""); len(got) > 80 {
+		t.Errorf("describeIntegrity over 10,000 algorithm names = %d bytes, want a short reason", len(got))
+	}
+}

@@ -75,7 +75,7 @@ func describeIntegrity(integrity, shasum string) string {
 			}
 			continue
 		}
-		if printableAlg(name) && !slices.Contains(weak, name) {
+		if printableAlg(name) && !slices.Contains(weak, name) && len(weak) < maxNamedAlgorithms {
 			weak = append(weak, name)
 		}
 	}
@@ -87,6 +87,9 @@ func describeIntegrity(integrity, shasum string) string {
 	}
 	return "its integrity field is malformed"
 }
+
+// maxNamedAlgorithms bounds how many of an upstream's algorithm names a reason repeats.
+const maxNamedAlgorithms = 4
 
 // printableAlg reports whether an upstream-supplied algorithm name is safe and short
 // enough to repeat in a message.

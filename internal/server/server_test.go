@@ -271,3 +271,20 @@ func TestErrorMapping(t *testing.T) {
 		t.Errorf("HEAD error = %d with %d body bytes", w.Code, w.Body.Len())
 	}
 }
+
+func TestTruncateKeepsCharacters(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"},
+		{"abcdef", 3, "abc…"},
+		{"éé", 3, "é…"},
+		{"éé", 1, "…"},
+	} {
+		if got := truncate(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
