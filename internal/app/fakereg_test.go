@@ -1,6 +1,7 @@
 package app
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha1"
@@ -64,18 +65,53 @@ func tarballOf(origin, name, version string) *tarball {
 	if v, ok := tarballs.Load(key); ok {
 		return v.(*tarball)
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(key))
-	r := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
-	b := make([]byte, tarballSize)
-	for i := 0; i+8 <= len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
-	}
+	b := packTarball(key, name, version)
 	sum := sha512.Sum512(b)
 	s1 := sha1.Sum(b)
 	tb := &tarball{bytes: b, sri: "sha512-" + base64.StdEncoding.EncodeToString(sum[:]), sha1: hex.EncodeToString(s1[:])}
 	v, _ := tarballs.LoadOrStore(key, tb)
 	return v.(*tarball)
+}
+
+// packTarball builds a real package tarball of exactly tarballSize bytes: a gzipped tar
+// of package/package.json (naming name@version, as Écluse checks) and a file of random
+// bytes seeded by key, stored uncompressed so the size is exact (the gzip header's extra
+// field takes up the difference).
+func packTarball(key, name, version string) []byte {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	r := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
+	blob := make([]byte, tarballSize-8<<10)
+	for i := 0; i+8 <= len(blob); i += 8 {
+		binary.LittleEndian.PutUint64(blob[i:], r.Uint64())
+	}
+	pack := func(extra []byte) []byte {
+		var out bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&out, gzip.NoCompression)
+		zw.Extra = extra
+		tw := tar.NewWriter(zw)
+		for _, f := range []struct {
+			name string
+			body []byte
+		}{
+			{"package/package.json", []byte(`{"name":` + jsonString(name) + `,"version":` + jsonString(version) + `}`)},
+			{"package/blob.bin", blob},
+		} {
+			_ = tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.body))})
+			_, _ = tw.Write(f.body)
+		}
+		_ = tw.Close()
+		_ = zw.Close()
+		return out.Bytes()
+	}
+	b := pack(nil)
+	if pad := tarballSize - len(b) - 2; pad >= 0 {
+		b = pack(make([]byte, pad))
+	}
+	if len(b) != tarballSize {
+		panic("fixture tarball of " + strconv.Itoa(len(b)) + " bytes, want " + strconv.Itoa(tarballSize))
+	}
+	return b
 }
 
 // tarballBytes returns the content of tarballOf (shared: never modify it).

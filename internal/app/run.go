@@ -93,13 +93,26 @@ func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress guard: %w", err)
 	}
+	trusted := egress.NewTrusted(cfg.PrivateUpstream, egress.TrustedOptions{Logger: log})
 	private := upstream.New(upstream.Options{
 		Origin:       gate.SourcePrivate,
 		Base:         cfg.PrivateUpstream,
-		HTTP:         egress.NewTrusted(cfg.PrivateUpstream, egress.TrustedOptions{Logger: log}),
+		HTTP:         trusted,
 		MaxBytes:     cfg.MaxResponseBytes,
 		ServiceToken: serviceToken(cfg),
 	})
+	// Under passthrough, Écluse's own credential (when given) only confirms a private
+	// 404 before the public side is asked: a registry may hide a name from a caller.
+	var probe gate.Prober
+	if cfg.CredentialStrategy == config.StrategyPassthrough && cfg.PrivateUpstreamToken.IsSet() {
+		probe = upstream.New(upstream.Options{
+			Origin:       gate.SourcePrivate,
+			Base:         cfg.PrivateUpstream,
+			HTTP:         trusted,
+			MaxBytes:     cfg.MaxResponseBytes,
+			ServiceToken: cfg.PrivateUpstreamToken,
+		})
+	}
 	public := upstream.New(upstream.Options{
 		Origin:    gate.SourcePublic,
 		Base:      cfg.PublicUpstream,
@@ -119,10 +132,26 @@ func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
 		Budget:          budget.New(cfg.MaxInflightBytes, 0),
 		MaxTarballBytes: cfg.MaxTarballBytes,
 		CredentialKeyed: cfg.CredentialStrategy == config.StrategyPassthrough,
+		PrivateProbe:    probe,
+		RevalidateAfter: cfg.PrivateRevalidateAfter,
+		NoMirrorLookup:  cfg.MirrorDetection == config.MirrorDetectionOff,
 		CheckTarball:    guard.CheckTarballURL,
+		TarballManifest: tarballChecks(cfg.TarballManifest),
 		Mirror:          nil, // the asynchronous mirror is not built yet: no jobs are made
 		Logger:          log,
 	}), nil
+}
+
+// tarballChecks turns the tarballManifest setting into the gate's checks: every public
+// tarball's own package.json is read as it streams.
+func tarballChecks(s config.TarballManifest) *gate.ManifestChecks {
+	action := func(v string) gate.MismatchAction {
+		if v == config.ManifestWarn {
+			return gate.MismatchWarn
+		}
+		return gate.MismatchRefuse
+	}
+	return &gate.ManifestChecks{Scripts: action(s.Scripts), Dependencies: action(s.Dependencies)}
 }
 
 func serviceToken(cfg *config.Config) redact.Secret {
@@ -156,6 +185,23 @@ func bootWarnings(l *Loaded, log *slog.Logger) {
 	}
 	if !cfg.AuthToken.IsSet() {
 		log.Info("PROXY_AUTH_TOKEN is not set: the edge is open; restrict who can reach this port at the network layer")
+	}
+	if cfg.CredentialStrategy == config.StrategyPassthrough {
+		if cfg.AuthToken.IsSet() {
+			log.Warn("PROXY_AUTH_TOKEN is set with credentialStrategy passthrough: clients' Authorization header carries the edge token, which is never forwarded, so no client credential reaches the private upstream; " +
+				"use credentialStrategy service with PRIVATE_UPSTREAM_TOKEN behind the edge token, or leave PROXY_AUTH_TOKEN unset so the private registry authenticates each caller")
+		}
+		if !cfg.PrivateUpstreamToken.IsSet() {
+			log.Warn("PRIVATE_UPSTREAM_TOKEN is not set with credentialStrategy passthrough: a private registry that answers 404 to a caller without access (hiding the name) makes Écluse serve that caller the public package of the same name; " +
+				"set PRIVATE_UPSTREAM_TOKEN so Écluse confirms such a 404 with its own credential, or list private names in the internal patterns")
+		}
+	}
+	if cfg.MirrorDetection == config.MirrorDetectionOff {
+		log.Info("PROXY_MIRROR_DETECTION=off: the public registry is never asked about a private package; mirrored packages are served with their copied versions only")
+	}
+	if cfg.PrivateRevalidateAfter > 0 {
+		log.Info("PROXY_PRIVATE_REVALIDATE_AFTER_SECONDS is set: a caller the private registry stops serving may still read a cached private document for that long",
+			"seconds", int64(cfg.PrivateRevalidateAfter/time.Second))
 	}
 	if cfg.IdentityHeader != "" {
 		log.Warn("trusting a gateway-asserted identity header; this is sound only when Écluse is reachable solely through that gateway", "header", cfg.IdentityHeader)

@@ -24,6 +24,9 @@ const (
 	StrategyPassthrough = "passthrough"
 	StrategyService     = "service"
 
+	MirrorDetectionCopies = "copies"
+	MirrorDetectionOff    = "off"
+
 	// MaxCodeArtifactTokenSeconds is the longest token lifetime CodeArtifact grants.
 	MaxCodeArtifactTokenSeconds = 43200
 )
@@ -35,7 +38,9 @@ type Config struct {
 	// PrivateUpstream is PRIVATE_UPSTREAM_URL, the trusted authority for reads.
 	PrivateUpstream *url.URL
 	// PrivateUpstreamToken is PRIVATE_UPSTREAM_TOKEN, Écluse's own read credential for the
-	// private upstream under the service strategy. Unset means none.
+	// private upstream: every private read under the service strategy; under passthrough,
+	// only the confirmation of a private 404 before the public side is asked. Unset
+	// means none.
 	PrivateUpstreamToken redact.Secret
 	// PublicUpstream is PUBLIC_UPSTREAM_URL, read anonymously and gated by the rules.
 	PublicUpstream *url.URL
@@ -85,6 +90,14 @@ type Config struct {
 	CacheTTL time.Duration
 	// CacheMaxBytes is PROXY_PACKUMENT_CACHE_MAX_BYTES.
 	CacheMaxBytes int64
+	// PrivateRevalidateAfter is PROXY_PRIVATE_REVALIDATE_AFTER_SECONDS: how long a cached
+	// private document is served without asking the private upstream again. Zero means
+	// it is revalidated on every request. At most CacheTTL.
+	PrivateRevalidateAfter time.Duration
+	// MirrorDetection is PROXY_MIRROR_DETECTION: "copies" (a private document that looks
+	// like a copy of a public one is looked up on the public side and merged once
+	// verified) or "off" (the public side is never asked about a private package).
+	MirrorDetection string
 	// ShutdownGrace is PROXY_SHUTDOWN_GRACE_SECONDS: how long in-flight requests may run
 	// after SIGTERM.
 	ShutdownGrace time.Duration
@@ -98,6 +111,8 @@ type Config struct {
 	CredentialStrategy string
 	// Internal holds the document's internal name patterns.
 	Internal []string
+	// TarballManifest is the document's tarballManifest setting, defaults filled in.
+	TarballManifest TarballManifest
 	// Document is the parsed configuration document; never nil after Load.
 	Document *Document
 	// DocumentSource says where the document came from ("", "PROXY_CONFIG", or a path).

@@ -28,6 +28,9 @@ type Document struct {
 	Egress *EgressDoc `json:"egress,omitempty"`
 	// Mounts is the multi-mount map. Empty means the single mount the environment describes.
 	Mounts map[string]*Mount `json:"mounts,omitempty"`
+	// TarballManifest says what a difference between a public tarball's own
+	// package.json and the registry's metadata does. Nil means the defaults.
+	TarballManifest *TarballManifestDoc `json:"tarballManifest,omitempty"`
 }
 
 // EgressDoc is the document's "egress" section.
@@ -155,6 +158,7 @@ func ParseDocument(b []byte) (*Document, error) {
 		CredentialStrategy string                     `json:"credentialStrategy"`
 		Egress             *EgressDoc                 `json:"egress"`
 		Mounts             map[string]json.RawMessage `json:"mounts"`
+		TarballManifest    json.RawMessage            `json:"tarballManifest"`
 	}
 	if err := strictUnmarshal(b, &shadow); err != nil {
 		return nil, err
@@ -191,6 +195,11 @@ func ParseDocument(b []byte) (*Document, error) {
 			}
 			d.Mounts[name] = &m
 		}
+	}
+	if shadow.TarballManifest != nil {
+		tm, tmErrs := parseTarballManifest(shadow.TarballManifest)
+		d.TarballManifest = tm
+		errs = append(errs, tmErrs...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -32,6 +32,8 @@ type Effective struct {
 	MinPublicIntegrity         string        `json:"PROXY_MIN_PUBLIC_INTEGRITY"`
 	CacheTTLSeconds            int64         `json:"PROXY_PACKUMENT_CACHE_TTL_SECONDS"`
 	CacheMaxBytes              int64         `json:"PROXY_PACKUMENT_CACHE_MAX_BYTES"`
+	PrivateRevalidateAfter     int64         `json:"PROXY_PRIVATE_REVALIDATE_AFTER_SECONDS"`
+	MirrorDetection            string        `json:"PROXY_MIRROR_DETECTION"`
 	ShutdownGraceSeconds       int64         `json:"PROXY_SHUTDOWN_GRACE_SECONDS"`
 	CVESyncIntervalSeconds     int64         `json:"CVE_SYNC_INTERVAL_SECONDS"`
 	MirrorTargetURL            string        `json:"MIRROR_TARGET_URL"`
@@ -44,6 +46,9 @@ type Effective struct {
 	CredentialStrategy         string        `json:"credentialStrategy"`
 	Internal                   []string      `json:"internal"`
 	DocumentSource             string        `json:"documentSource,omitempty"`
+
+	// TarballManifest is the document's tarballManifest setting.
+	TarballManifest TarballManifest `json:"tarballManifest"`
 }
 
 func urlString(u *url.URL) string {
@@ -78,6 +83,8 @@ func (c *Config) Effective() Effective {
 		MinPublicIntegrity:         c.MinPublicIntegrity,
 		CacheTTLSeconds:            int64(c.CacheTTL.Seconds()),
 		CacheMaxBytes:              c.CacheMaxBytes,
+		PrivateRevalidateAfter:     int64(c.PrivateRevalidateAfter.Seconds()),
+		MirrorDetection:            c.MirrorDetection,
 		ShutdownGraceSeconds:       int64(c.ShutdownGrace.Seconds()),
 		CVESyncIntervalSeconds:     int64(c.CVESyncInterval.Seconds()),
 		MirrorTargetURL:            urlString(c.Mirror.TargetURL),
@@ -88,6 +95,7 @@ func (c *Config) Effective() Effective {
 		MemoryMaxDepth:             c.Mirror.MemoryMaxDepth,
 		CredentialStrategy:         c.CredentialStrategy,
 		Internal:                   append([]string{}, c.Internal...),
+		TarballManifest:            c.TarballManifest,
 		DocumentSource:             c.DocumentSource,
 	}
 	for _, p := range c.EgressAllowInternal {

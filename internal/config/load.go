@@ -62,9 +62,11 @@ func Defaults() Config {
 		MinPublicIntegrity: "sha256",
 		CacheTTL:           5 * time.Minute,
 		CacheMaxBytes:      256 << 20,
+		MirrorDetection:    MirrorDetectionCopies,
 		ShutdownGrace:      25 * time.Second,
 		CVESyncInterval:    time.Hour,
 		CredentialStrategy: StrategyPassthrough,
+		TarballManifest:    TarballManifest{Scripts: ManifestRefuse, Dependencies: ManifestWarn},
 		Mirror: Mirror{
 			CredentialProvider: CredentialStatic,
 			QueueProvider:      QueueSQS,
@@ -117,6 +119,24 @@ const maxSeconds = 10 * 365 * 24 * 3600
 func (l *loader) seconds(name string, dst *time.Duration) {
 	n := int64(*dst / time.Second)
 	l.positiveInt(name, &n)
+	if n > maxSeconds {
+		l.addf(name, "must be at most %d seconds (ten years), got %d", maxSeconds, n)
+		return
+	}
+	*dst = time.Duration(n) * time.Second
+}
+
+// nonNegativeSeconds reads a duration in whole seconds where zero is meaningful.
+func (l *loader) nonNegativeSeconds(name string, dst *time.Duration) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		l.addf(name, "must be a whole number of seconds, 0 or more, got %q", v)
+		return
+	}
 	if n > maxSeconds {
 		l.addf(name, "must be at most %d seconds (ten years), got %d", maxSeconds, n)
 		return
@@ -298,6 +318,12 @@ func Load(src Source) (*Config, Problems) {
 	}
 	l.seconds("PROXY_PACKUMENT_CACHE_TTL_SECONDS", &c.CacheTTL)
 	l.positiveInt("PROXY_PACKUMENT_CACHE_MAX_BYTES", &c.CacheMaxBytes)
+	l.nonNegativeSeconds("PROXY_PRIVATE_REVALIDATE_AFTER_SECONDS", &c.PrivateRevalidateAfter)
+	if c.PrivateRevalidateAfter > c.CacheTTL {
+		l.addf("PROXY_PRIVATE_REVALIDATE_AFTER_SECONDS", "must not exceed PROXY_PACKUMENT_CACHE_TTL_SECONDS (%d): a private document is not kept longer than that",
+			int64(c.CacheTTL/time.Second))
+	}
+	l.enum("PROXY_MIRROR_DETECTION", &c.MirrorDetection, MirrorDetectionCopies, MirrorDetectionOff)
 	l.seconds("PROXY_SHUTDOWN_GRACE_SECONDS", &c.ShutdownGrace)
 	l.seconds("CVE_SYNC_INTERVAL_SECONDS", &c.CVESyncInterval)
 
@@ -461,6 +487,7 @@ func (l *loader) validateDocument(c *Config) {
 	}
 	c.Internal = d.Internal
 	l.validatePatterns("internal", d.Internal)
+	l.validateTarballManifest(c)
 	if d.Egress != nil {
 		for i, h := range d.Egress.AllowedHosts {
 			if err := checkHostName(h); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -17,6 +18,7 @@ import (
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
+	"github.com/ecluse/ecluse/internal/upstream"
 )
 
 // Source is one upstream registry.
@@ -36,6 +38,34 @@ type Source interface {
 	// -1 when unknown. The source applies its own origin checks to u and to redirects.
 	Open(ctx context.Context, u *url.URL, credential redact.Secret) (body io.ReadCloser, size int64, err error)
 }
+
+// ConditionalSource is a Source that can fetch a document only when it changed. The
+// private source should be one: a cached private document is revalidated with the
+// private upstream before it is served, and an unchanged one then costs a 304 and no
+// parse. (A private source that is not one is asked for the whole document; when its
+// bytes are unchanged the parsed copy is still kept.)
+type ConditionalSource interface {
+	Source
+	// PackumentIfChanged is Packument made conditional on since (zero validators mean
+	// a plain fetch). It returns an error matched by errors.Is(err,
+	// upstream.ErrNotModified) when the document has not changed, and otherwise the
+	// validators the registry sent with the new document (zero when none).
+	PackumentIfChanged(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease, since upstream.Validators) ([]byte, upstream.Validators, error)
+}
+
+// Prober tells whether a registry has a package, asking with the prober's own
+// credential (never a caller's).
+type Prober interface {
+	// Has reports true when the registry serves name's document and false when it
+	// answers 404. Any other answer is an error: *upstream.DeniedError for a 401/403,
+	// *upstream.UnavailableError otherwise. The document itself is not read.
+	Has(ctx context.Context, name string) (bool, error)
+}
+
+var (
+	_ ConditionalSource = (*upstream.Client)(nil)
+	_ Prober            = (*upstream.Client)(nil)
+)
 
 // Decider decides one untrusted version. It is pure and safe for concurrent use.
 type Decider interface {
@@ -94,9 +124,40 @@ type Options struct {
 	// CredentialKeyed says private documents depend on the caller's credential (the
 	// passthrough strategy), so cached entries are keyed by a hash of it.
 	CredentialKeyed bool
+	// PrivateProbe asks the private upstream with Écluse's own credential whether it
+	// has a name. When set, a private 404 the caller's credential got is confirmed
+	// through it before the public side is asked, and a name the private upstream has
+	// is refused to that caller (403) instead of being served from the public side. Nil
+	// means a private 404 is taken at its word (right when the private upstream is read
+	// with Écluse's own credential anyway: the service strategy).
+	PrivateProbe Prober
+	// ProbeTTL is how long one confirmation through PrivateProbe is reused, per name and
+	// for every caller. Zero means 30 seconds.
+	ProbeTTL time.Duration
+	// RevalidateAfter is how long a cached private document is served without asking
+	// the private upstream whether it changed or still serves the caller. Zero means
+	// it is revalidated on every request, so a revoked caller is refused at once.
+	RevalidateAfter time.Duration
+	// NoMirrorLookup, when true, never asks the public side about a private package:
+	// every private document is served alone, and no mirror is merged with public
+	// versions. False means a private document that looks like a copy of a public one
+	// is looked up, and served as a mirror once its versions are verified.
+	NoMirrorLookup bool
+	// MirrorChecks bounds the mirror verifications (public tarball downloads) in
+	// flight. Zero means 4.
+	MirrorChecks int
+	// MirrorCheckWait bounds how long a request waits for the verifications its package
+	// needs; past it the package is served as private until they finish. Zero means 5
+	// seconds.
+	MirrorCheckWait time.Duration
 	// CheckTarball pre-checks public tarball URLs. Nil means no pre-check (the public
 	// source's client still enforces its own policy).
 	CheckTarball TarballChecker
+	// TarballManifest, when set, reads each public tarball as it streams and holds its
+	// own package.json against the registry's metadata (see ManifestChecks); a refused
+	// version is remembered and refused from then on. Nil means tarballs are checked
+	// against their digest only.
+	TarballManifest *ManifestChecks
 	// Mirror receives jobs for admitted public tarballs served. Nil means none are made.
 	Mirror Enqueuer
 	// Now is the clock. Nil means time.Now.
@@ -118,6 +179,13 @@ type Gate struct {
 	tarballPrefix string
 	// internal holds the internal patterns in lower case.
 	internal []string
+	// copies holds the mirror verifications (see mirrorcheck.go).
+	copies *copyChecks
+	// parses counts documents parsed, for tests.
+	parses atomic.Int64
+	// refusals holds the versions refused for what their tarballs hold; nil when
+	// TarballManifest is.
+	refusals *refusals
 }
 
 // New builds a Gate.
@@ -137,6 +205,18 @@ func New(opts Options) *Gate {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ProbeTTL <= 0 {
+		opts.ProbeTTL = 30 * time.Second
+	}
+	if opts.RevalidateAfter < 0 {
+		opts.RevalidateAfter = 0
+	}
+	if opts.MirrorChecks <= 0 {
+		opts.MirrorChecks = 4
+	}
+	if opts.MirrorCheckWait <= 0 {
+		opts.MirrorCheckWait = 5 * time.Second
+	}
 	internal := make([]string, len(opts.Internal))
 	for i, p := range opts.Internal {
 		internal[i] = strings.ToLower(p)
@@ -146,8 +226,14 @@ func New(opts Options) *Gate {
 		opts:          opts,
 		log:           opts.Logger,
 		tarballPrefix: tarballPrefixOf(opts.PublicURL),
+		copies:        newCopyChecks(opts.MirrorChecks),
 	}
 	g.cache = newLRU(opts.CacheMaxBytes, g.onCacheRemove)
+	if c := opts.TarballManifest; c != nil {
+		// Every decision consults the versions refused for their tarballs.
+		g.refusals = newRefusals(c.MaxRefusals, c.RefusalTTL)
+		g.opts.Policy = refusingDecider{Decider: opts.Policy, record: g.refusals}
+	}
 	return g
 }
 

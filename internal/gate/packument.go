@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,7 +43,8 @@ type Document struct {
 	Source string
 	// Blocked counts public versions removed; Warned counts warn-mode findings.
 	Blocked, Warned int
-	// Cache is "hit" when served without asking an upstream, else "miss".
+	// Cache is "hit" when served without asking an upstream, "revalidated" when the
+	// private upstream confirmed the cached private document unchanged, else "miss".
 	Cache string
 	// Warning is set when the document is served degraded (mirror without public side).
 	Warning string
@@ -50,6 +52,10 @@ type Document struct {
 	// enc holds the compressed copy, made once per rendering and shared by every copy
 	// of this value handed out.
 	enc *encodings
+	// from are the cached documents the rendering was made from; a cached rendering
+	// with a private one is served only while the private lookup still resolves to
+	// exactly these documents.
+	from []*fetched
 }
 
 // decision is the outcome for one public version.
@@ -131,14 +137,25 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	}
 	key := renderKey(q.Name, form, g.credentialKey(q.Credential))
 	now := g.opts.Now()
-	if v, ok := g.cache.get(key, now); ok {
+	v, cached := g.cache.get(key, now)
+	if cached && v.(*Document).Source == SourcePublic {
+		// Made from public documents only: served as it is.
 		doc := *v.(*Document)
 		doc.Cache = "hit"
 		return &doc, nil
 	}
+	// A private document is revalidated with the private upstream before anything made
+	// from it is served, so a caller it no longer serves is refused at once.
 	res, err := g.resolve(ctx, q.Name, q.Credential)
 	if err != nil {
 		return nil, err
+	}
+	if cached {
+		if prev := v.(*Document); prev.Source == res.source && res.warning == "" && slices.Equal(prev.from, res.from) {
+			doc := *prev
+			doc.Cache = res.fresh.header()
+			return &doc, nil
+		}
 	}
 	doc, owned, expires, err := g.render(ctx, res, q, now)
 	if err != nil {
@@ -150,10 +167,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 		doc.enc = &encodings{}
 	}
 	out := *doc
-	out.Cache = "miss"
-	if res.cacheHit {
-		out.Cache = "hit"
-	}
+	out.Cache = res.fresh.header()
 	return &out, nil
 }
 
@@ -273,6 +287,7 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 		Blocked:     blocked,
 		Warned:      warned,
 		Warning:     res.warning,
+		from:        res.from,
 	}, owned, expires, nil
 }
 

@@ -12,11 +12,13 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/upstream"
 )
@@ -24,6 +26,108 @@ import (
 // ErrIntegrityMismatch: the bytes streamed do not match the version's integrity digest.
 // The response must be aborted; nothing is mirrored.
 var ErrIntegrityMismatch = errors.New("tarball integrity mismatch")
+
+// ErrTarballRefused: the tarball streamed in full and matched its digest, but what it
+// holds refused it (see ManifestChecks). The response must be aborted; nothing is
+// mirrored, and the version is refused from then on. The error read from the body is a
+// *RefusedTarballError.
+var ErrTarballRefused = errors.New("tarball refused for its contents")
+
+// RefusedTarballError is a tarball refused at the end of its stream for what it holds.
+// It unwraps to the *DeniedError a client is shown (a 403 with the reason, when the
+// response is not committed yet).
+type RefusedTarballError struct {
+	Denied *DeniedError
+	// Kind is why, as a closed set for logs and metrics.
+	Kind RefusalKind
+	// Cause is a lower-level error for the log (the archive's defect), or nil.
+	Cause error
+}
+
+func (e *RefusedTarballError) Error() string { return e.Denied.Message }
+
+// Unwrap returns the denial (and the cause), so errors.As finds the *DeniedError.
+func (e *RefusedTarballError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Denied, e.Cause}
+	}
+	return []error{e.Denied}
+}
+
+// Is makes errors.Is(err, ErrTarballRefused) true.
+func (e *RefusedTarballError) Is(target error) bool { return target == ErrTarballRefused }
+
+// RefusalKind is why a tarball was refused for its contents.
+type RefusalKind uint8
+
+const (
+	// RefusalUnreadable: the archive cannot be read as every client reads it (damaged,
+	// ambiguous, no package.json at its root, a package.json that is not JSON).
+	RefusalUnreadable RefusalKind = iota + 1
+	// RefusalIdentity: its package.json names another package or version.
+	RefusalIdentity
+	// RefusalInstallCode: it runs code at install that the metadata hides, and a rule
+	// denies install-time execution.
+	RefusalInstallCode
+	// RefusalScripts: its install-time scripts differ from the metadata's.
+	RefusalScripts
+	// RefusalDependencies: its dependencies differ from the metadata's.
+	RefusalDependencies
+)
+
+func (k RefusalKind) String() string {
+	switch k {
+	case RefusalUnreadable:
+		return "unreadable"
+	case RefusalIdentity:
+		return "identity"
+	case RefusalInstallCode:
+		return "install-code"
+	case RefusalScripts:
+		return "scripts"
+	case RefusalDependencies:
+		return "dependencies"
+	}
+	return "unknown"
+}
+
+// MismatchAction is what a difference between a tarball's package.json and the
+// registry's metadata does.
+type MismatchAction uint8
+
+const (
+	// MismatchDefault is the check's default: refuse for scripts, warn for dependencies.
+	MismatchDefault MismatchAction = iota
+	// MismatchRefuse refuses the tarball (and records the version as refused).
+	MismatchRefuse
+	// MismatchWarn logs the difference and serves the tarball.
+	MismatchWarn
+)
+
+// ManifestChecks says how a public tarball's own package.json is held against the
+// registry's metadata while the tarball streams (docs/policy.md, "The tarball's own
+// manifest"). Whatever it says, a tarball whose package.json names another package or
+// version, or that cannot be read as every client reads it, is refused; and a tarball
+// that runs code at install is decided again by the policy with that code in view.
+type ManifestChecks struct {
+	// Scripts is what a difference in install-time scripts does. Zero means refuse.
+	Scripts MismatchAction
+	// Dependencies is what a difference in dependencies does. Zero means warn.
+	Dependencies MismatchAction
+	// Limits bound the reading of each tarball; zero fields take npm's defaults (a
+	// package.json of at most 1 MiB, at most 4 GiB unpacked).
+	Limits npm.InspectLimits
+	// RefusalTTL is how long a refused version stays refused without its tarball being
+	// read again. Zero means 7 days.
+	RefusalTTL time.Duration
+	// MaxRefusals bounds the refused versions remembered; past it the oldest is
+	// forgotten. Zero means 4096.
+	MaxRefusals int
+}
+
+func (c *ManifestChecks) refuseScripts() bool { return c.Scripts != MismatchWarn }
+
+func (c *ManifestChecks) refuseDependencies() bool { return c.Dependencies == MismatchRefuse }
 
 // TarballQuery asks for one version's tarball.
 type TarballQuery struct {
@@ -131,7 +235,19 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 	// An upstream that announced no length, or a wrong one, is cut at the bound.
 	body = egress.LimitReader(body, g.opts.MaxTarballBytes)
 	job := MirrorJob{Name: name, Version: version, Integrity: v.Info.Integrity, Tarball: v.Tarball}
-	vb := &verifyingBody{body: body, verifier: verifier, onDone: func(ok bool) {
+	vb := &verifyingBody{body: body, verifier: verifier}
+	var refused error
+	if g.opts.TarballManifest != nil {
+		vb.inspector = npm.NewTarballInspector(g.opts.TarballManifest.Limits)
+		vb.check = func() error {
+			refused = g.judgeTarball(ctx, v, vb.inspector)
+			return refused
+		}
+	}
+	vb.onDone = func(ok bool) {
+		if refused != nil {
+			return // logged by judgeTarball; nothing is mirrored
+		}
 		if !ok {
 			g.log.ErrorContext(ctx, "tarball integrity mismatch; response aborted, nothing mirrored",
 				"package", name, "version", version, "algorithm", verifier.alg)
@@ -142,8 +258,106 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 				g.log.WarnContext(ctx, "mirror enqueue failed", "package", name, "version", version, "error", err.Error())
 			}
 		}
-	}}
+	}
 	return &Artifact{Body: vb, Size: size, Source: SourcePublic}, nil
+}
+
+// judgeTarball decides on a public tarball that has streamed in full and matched its
+// digest, from what it holds (read by the inspector as it streamed). It returns nil to
+// let the last byte go, or the refusal, which it records and logs.
+func (g *Gate) judgeTarball(ctx context.Context, v *npm.Version, inspector *npm.TarballInspector) error {
+	name, version := v.Info.Name, v.Info.Version
+	checks := g.opts.TarballManifest
+	rep, err := inspector.Finish()
+	if err != nil {
+		reason := "cannot be read as every client reads it"
+		var te *npm.TarballError
+		if errors.As(err, &te) {
+			reason = te.Reason
+		}
+		return g.refuseTarball(ctx, v, policy.RuleTarballManifest, RefusalUnreadable, fmt.Sprintf(
+			"the tarball of %s@%s %s; Écluse serves only tarballs it reads as every client does", name, version, reason), err)
+	}
+	m := rep.Manifest
+	if !npm.SameName(m.Name, name) || !npm.SameVersion(m.Version, version) {
+		return g.refuseTarball(ctx, v, policy.RuleTarballManifest, RefusalIdentity, fmt.Sprintf(
+			"the tarball of %s@%s holds the package.json of %s@%s: its contents disagree with the registry's metadata (manifest confusion)",
+			name, version, npm.QuoteShort(m.Name), npm.QuoteShort(m.Version)), nil)
+	}
+	if rep.RunsCode() {
+		// Decide again with the code the tarball would run in view: a rule that denies
+		// install-time execution (in force, and not overruled) refuses it.
+		info := v.Info
+		info.InstallScripts = m.InstallScripts()
+		info.Gypfile = info.Gypfile || rep.GypFile
+		dec := g.opts.Policy.Decide(&info, g.opts.Now())
+		for _, rule := range dec.Warned {
+			g.log.InfoContext(ctx, "warn-mode rule would deny a tarball for the code its package.json runs at install",
+				"package", name, "version", version, "rule", rule)
+		}
+		if !dec.Allowed {
+			return g.refuseTarball(ctx, v, dec.Rule, RefusalInstallCode,
+				dec.Reason()+" (found in its tarball; the registry's metadata does not show it)", nil)
+		}
+	}
+	meta, err := v.Manifest()
+	if err != nil {
+		meta = &npm.Manifest{} // cannot happen: ParsePackument validated it
+	}
+	diff := npm.CompareManifests(meta, m, rep.GypFile)
+	if len(diff.Scripts) > 0 {
+		reason := fmt.Sprintf("the tarball of %s@%s declares other install scripts than the registry's metadata (%s): manifest confusion",
+			name, version, describeDiff(diff.Scripts))
+		if checks.refuseScripts() {
+			return g.refuseTarball(ctx, v, policy.RuleTarballManifest, RefusalScripts, reason, nil)
+		}
+		g.log.WarnContext(ctx, "tarball install scripts differ from the registry's metadata; served (tarballManifest.scripts is warn)",
+			"package", name, "version", version, "reason", reason)
+	}
+	if len(diff.Dependencies) > 0 {
+		reason := fmt.Sprintf("the tarball of %s@%s declares other dependencies than the registry's metadata (%s): manifest confusion",
+			name, version, describeDiff(diff.Dependencies))
+		if checks.refuseDependencies() {
+			return g.refuseTarball(ctx, v, policy.RuleTarballManifest, RefusalDependencies, reason, nil)
+		}
+		g.log.WarnContext(ctx, "tarball dependencies differ from the registry's metadata; served (tarballManifest.dependencies is warn)",
+			"package", name, "version", version, "reason", reason)
+	}
+	return nil
+}
+
+// refuseTarball records a refusal of v, drops the cached renderings that list it, logs
+// it and returns the error that ends the stream.
+func (g *Gate) refuseTarball(ctx context.Context, v *npm.Version, rule string, kind RefusalKind, reason string, cause error) error {
+	name, version := v.Info.Name, v.Info.Version
+	g.refusals.add(name, version, v.Info.Integrity, npm.Refusal{Rule: rule, Reason: reason}, g.opts.Now())
+	// The refusal is visible to every decision from here on; renderings made before it
+	// are dropped with the document they were made from (and one being stored now
+	// sees that document evicted, and is not kept).
+	key := docKey(SourcePublic, name, "")
+	if doc, ok := g.cache.get(key, g.opts.Now()); ok {
+		g.cache.removeIf(key, doc)
+	}
+	attrs := []any{"package", name, "version", version, "rule", rule, "refusal", kind.String(), "reason", reason}
+	if cause != nil {
+		attrs = append(attrs, "error", cause.Error())
+	}
+	g.log.ErrorContext(ctx, "tarball refused for its contents; response aborted, nothing mirrored, version refused from now on", attrs...)
+	return &RefusedTarballError{Denied: &DeniedError{Name: name, Version: version, Rule: rule, Message: reason}, Kind: kind, Cause: cause}
+}
+
+// describeDiff lists differences for a reason, the first few only.
+func describeDiff(ds []npm.Difference) string {
+	const most = 3
+	parts := make([]string, 0, most+1)
+	for i, d := range ds {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ds)-most))
+			break
+		}
+		parts = append(parts, d.String())
+	}
+	return strings.Join(parts, "; ")
 }
 
 // verifier checks streamed bytes against the strongest digest of an SRI string.
@@ -186,14 +400,24 @@ func newVerifier(integrity string) (*verifier, error) {
 // verifyingBody hashes what is read and checks it at the end of the stream. It always
 // holds back the last byte read until the digest is confirmed, so a mismatching artifact
 // is never delivered whole: the consumer sees ErrIntegrityMismatch before its final byte.
+// With an inspector, every byte read is also written to it, and once the digest matches,
+// check decides on what the tarball holds before the last byte goes: its error ends the
+// stream the same way.
 type verifyingBody struct {
 	body     io.ReadCloser
 	verifier *verifier
+	// inspector reads the tarball as it streams; nil means its contents are not checked.
+	inspector *npm.TarballInspector
+	// check runs once, at the end of a stream whose digest matched, when there is an
+	// inspector; a non-nil error refuses the tarball. Nil means no check.
+	check func() error
+	// onDone is told once, at the end of the stream, whether the tarball is delivered
+	// whole (its digest matched and check passed).
 	onDone   func(ok bool)
 	held     byte
 	hasHeld  bool
 	verified bool  // the end of the stream was reached and checked
-	result   error // io.EOF or ErrIntegrityMismatch once verified
+	result   error // io.EOF, ErrIntegrityMismatch or check's error once verified
 }
 
 func (b *verifyingBody) Read(p []byte) (int, error) {
@@ -210,6 +434,9 @@ func (b *verifyingBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	if n > 0 {
 		b.verifier.h.Write(p[:n])
+		if b.inspector != nil {
+			_, _ = b.inspector.Write(p[:n]) // never fails; a problem is reported by Finish
+		}
 		last := p[n-1]
 		if b.hasHeld {
 			copy(p[1:n], p[:n-1])
@@ -225,15 +452,25 @@ func (b *verifyingBody) Read(p []byte) (int, error) {
 	if !errors.Is(err, io.EOF) {
 		return n, err
 	}
-	// End of stream: verify, then release the held byte only if the digest matches.
+	// End of stream: verify, then release the held byte only if the digest matches and
+	// the contents pass.
 	b.verified = true
 	ok := subtle.ConstantTimeCompare(b.verifier.h.Sum(nil), b.verifier.want) == 1
-	b.onDone(ok)
-	if !ok {
-		b.result, b.hasHeld = ErrIntegrityMismatch, false
-		return n, ErrIntegrityMismatch
+	result := error(ErrIntegrityMismatch)
+	if ok {
+		result = io.EOF
+		if b.inspector != nil && b.check != nil {
+			if cerr := b.check(); cerr != nil {
+				ok, result = false, cerr
+			}
+		}
 	}
-	b.result = io.EOF
+	b.onDone(ok)
+	b.result = result
+	if !ok {
+		b.hasHeld = false
+		return n, result
+	}
 	if b.hasHeld {
 		if n < len(p) {
 			p[n] = b.held
@@ -245,6 +482,12 @@ func (b *verifyingBody) Read(p []byte) (int, error) {
 	return n, io.EOF
 }
 
-func (b *verifyingBody) Close() error { return b.body.Close() }
+// Close releases the inspector and closes the upstream body.
+func (b *verifyingBody) Close() error {
+	if b.inspector != nil {
+		_ = b.inspector.Close()
+	}
+	return b.body.Close()
+}
 
 var _ io.ReadCloser = (*verifyingBody)(nil)

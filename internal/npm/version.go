@@ -28,4 +28,18 @@ type VersionInfo struct {
 	Gypfile bool
 	// Deprecated is the manifest's deprecation message. Empty means not deprecated.
 	Deprecated string
+	// Refusal, when set, is a refusal Écluse itself recorded for this version after
+	// reading its tarball (its package.json disagreed with the registry's metadata, or
+	// it ran code a rule denies): the policy refuses the version with it, before any
+	// rule. A parsed packument never sets it; the gate sets it on a copy. Nil means none.
+	Refusal *Refusal
+}
+
+// Refusal is a refusal of one version that no rule of the policy made by itself.
+type Refusal struct {
+	// Rule names what refused the version: a rule of the policy, or a name reserved
+	// for Écluse's own checks.
+	Rule string
+	// Reason says why, for the person who asked for the version.
+	Reason string
 }

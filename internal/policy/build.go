@@ -67,6 +67,10 @@ const (
 	RuleIntegrityFloor = "integrity-floor"
 	// RuleDefaultDeny is Decision.Rule when no rule admitted a version.
 	RuleDefaultDeny = "default-deny"
+	// RuleTarballManifest is Decision.Rule when Écluse refused a version for what its
+	// tarball holds (a package.json that disagrees with the registry's metadata, or an
+	// archive it cannot read as the clients do).
+	RuleTarballManifest = "tarball-manifest"
 )
 
 // DefaultMinAgeSeconds is the quarantine window of the built-in min-age rule: 7 days.
@@ -286,7 +290,7 @@ func compile(d *draft) (rule, []error) {
 
 // checkRuleName returns "" for an acceptable rule name, else what is wrong with it.
 func checkRuleName(name string) string {
-	if name == RuleIntegrityFloor || name == RuleDefaultDeny {
+	if name == RuleIntegrityFloor || name == RuleDefaultDeny || name == RuleTarballManifest {
 		return fmt.Sprintf("the name %q is reserved for decisions that no rule makes", name)
 	}
 	ok := name != "" && len(name) <= maxRuleName

@@ -13,8 +13,8 @@ type Decision struct {
 	// Allowed reports whether the version may be served.
 	Allowed bool
 	// Rule names what decided: the name of a rule, RuleIntegrityFloor when the floor
-	// refused the version, or RuleDefaultDeny when no rule admitted it. Empty only in
-	// the zero Decision.
+	// refused the version, RuleDefaultDeny when no rule admitted it, or the Rule of the
+	// version's Refusal. Empty only in the zero Decision.
 	Rule string
 	// AdmitAt is set only when the version is refused solely because a MinAge window has
 	// not yet elapsed: it is the instant the version will be admitted, if the policy
@@ -37,6 +37,8 @@ type Decision struct {
 	// overruled indexes an enforcing rule that admitted at the deciding precedence but
 	// lost to a denial there; -1 when none.
 	overruled int
+	// refused says v.Refusal decided.
+	refused bool
 }
 
 // Decide decides whether an untrusted version — one offered by the public upstream —
@@ -44,7 +46,8 @@ type Decision struct {
 // private upstream, which enter unfiltered.
 //
 // The integrity floor comes first: a version without a well-formed digest at least as
-// strong as the floor is refused whatever the rules say. Then the rules, from the
+// strong as the floor is refused whatever the rules say. So is a version carrying a
+// Refusal (one its tarball earned it, recorded by the gate). Then the rules, from the
 // highest precedence down: the first precedence at which some enforcing rule does not
 // abstain decides, a denial beating an admission there; when every rule abstains the
 // version is refused (deny by default). Warn-mode rules never change the outcome.
@@ -57,6 +60,12 @@ func (p *Policy) Decide(v *npm.VersionInfo, now time.Time) Decision {
 	d := Decision{policy: p, v: v, now: now, rule: -1, pattern: -1, overruled: -1}
 	if !npm.StrongestAlgorithm(v.Integrity).AtLeast(p.floor) {
 		d.Rule = RuleIntegrityFloor
+		return d
+	}
+	if r := v.Refusal; r != nil {
+		// Recorded by the gate after it read the version's tarball: refused like the
+		// floor refuses, whatever the rules say.
+		d.Rule, d.refused = r.Rule, true
 		return d
 	}
 	var sv versionCache

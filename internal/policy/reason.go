@@ -18,6 +18,9 @@ func (d Decision) Reason() string {
 		return "no decision was made"
 	}
 	v := d.v
+	if d.refused && v.Refusal != nil {
+		return v.Refusal.Reason
+	}
 	id := v.Name + "@" + v.Version
 	switch d.Rule {
 	case RuleIntegrityFloor:

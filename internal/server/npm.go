@@ -225,6 +225,9 @@ func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Req
 		n, err := readSome(art.Body, buf)
 		first = buf[:n]
 		if err != nil && !errors.Is(err, io.EOF) {
+			if errors.Is(err, gate.ErrTarballRefused) {
+				return err // a 403 with the reason, as a policy denial
+			}
 			msg := fmt.Sprintf("the upstream failed while sending the tarball of %s@%s", req.Name, req.Version)
 			if errors.Is(err, gate.ErrIntegrityMismatch) {
 				msg = fmt.Sprintf("the tarball of %s@%s does not match its integrity digest", req.Name, req.Version)
@@ -250,7 +253,7 @@ func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Req
 		// The status is sent; the only honest signal left is to cut the connection so
 		// the client cannot take a partial or mismatching artifact as complete.
 		logFrom(r).Warn("tarball stream aborted", "package", req.Name, "version", req.Version,
-			"integrity_mismatch", errors.Is(err, gate.ErrIntegrityMismatch), "error", err.Error())
+			"integrity_mismatch", errors.Is(err, gate.ErrIntegrityMismatch), "refused", errors.Is(err, gate.ErrTarballRefused), "error", err.Error())
 		panic(http.ErrAbortHandler)
 	}
 	return nil

@@ -84,35 +84,110 @@ func (c *Client) authorize(req *http.Request, credential redact.Secret) {
 // charges nothing); a charge that finds no room in time fails with an error matched by
 // errors.Is(err, budget.ErrExhausted).
 func (c *Client) Packument(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease) ([]byte, error) {
+	body, _, err := c.PackumentIfChanged(ctx, name, credential, lease, Validators{})
+	return body, err
+}
+
+// Validators are what a registry sent with a document so that a later request can ask
+// whether it changed: its ETag and Last-Modified values, as sent. The zero value means
+// none was sent (or none was usable).
+type Validators struct {
+	ETag         string
+	LastModified string
+}
+
+// IsZero reports whether there is nothing to make a request conditional on.
+func (v Validators) IsZero() bool { return v.ETag == "" && v.LastModified == "" }
+
+// maxValidator bounds a validator kept from an upstream's response.
+const maxValidator = 256
+
+// validatorsOf reads a response's validators. Upstream bytes are hostile: a value that
+// is long or carries a character a header may not hold is dropped, not sent back.
+func validatorsOf(h http.Header) Validators {
+	usable := func(v string) string {
+		if len(v) > maxValidator {
+			return ""
+		}
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c == 0x7f {
+				return ""
+			}
+		}
+		return v
+	}
+	return Validators{ETag: usable(h.Get("ETag")), LastModified: usable(h.Get("Last-Modified"))}
+}
+
+// PackumentIfChanged is Packument made conditional on since (If-None-Match with its
+// ETag, If-Modified-Since with its Last-Modified): it returns an error matched by
+// errors.Is(err, ErrNotModified) when the registry answers 304 Not Modified. With zero
+// validators it is a plain fetch. On success it also returns the validators the
+// registry sent with the document (zero when it sent none).
+func (c *Client) PackumentIfChanged(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease, since Validators) ([]byte, Validators, error) {
 	u := c.PackumentURL(name)
 	req, err := http.NewRequestWithContext(egress.WithCallerDecoding(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+		return nil, Validators{}, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
 	}
 	// The full document: the abbreviated form lacks the publish times the policy needs.
 	req.Header.Set("Accept", "application/json")
 	// Compressed on the wire, decoded here with its size known first (readDocument).
 	req.Header.Set("Accept-Encoding", "gzip")
+	if since.ETag != "" {
+		req.Header.Set("If-None-Match", since.ETag)
+	}
+	if since.LastModified != "" {
+		req.Header.Set("If-Modified-Since", since.LastModified)
+	}
 	c.authorize(req, credential)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return nil, c.transportError(err)
+		return nil, Validators{}, c.transportError(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && !since.IsZero() {
+		return nil, since, ErrNotModified
+	}
 	if err := c.checkStatus(resp, credential); err != nil {
-		return nil, err
+		return nil, Validators{}, err
 	}
 	body, err := c.readDocument(ctx, resp, lease)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) || errors.Is(err, budget.ErrExhausted) {
-			return nil, err
+			return nil, Validators{}, err
 		}
-		return nil, &UnavailableError{Origin: c.opts.Origin, Err: fmt.Errorf("read body: %w", err)}
+		return nil, Validators{}, &UnavailableError{Origin: c.opts.Origin, Err: fmt.Errorf("read body: %w", err)}
 	}
 	if int64(len(body)) > c.opts.MaxBytes {
-		return nil, fmt.Errorf("%s packument of %s: %w (%d bytes)", c.opts.Origin, name, ErrTooLarge, c.opts.MaxBytes)
+		return nil, Validators{}, fmt.Errorf("%s packument of %s: %w (%d bytes)", c.opts.Origin, name, ErrTooLarge, c.opts.MaxBytes)
 	}
-	return body, nil
+	return body, validatorsOf(resp.Header), nil
+}
+
+// Has reports whether the registry serves name's document, asking with the client's
+// own credential (the service token, or none): true on 200, false on 404, an error
+// otherwise (*DeniedError for a 401/403, *UnavailableError for anything else). The
+// document is not read: the connection is closed once the status is known.
+func (c *Client) Has(ctx context.Context, name string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.PackumentURL(name).String(), nil)
+	if err != nil {
+		return false, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	c.authorize(req, redact.Secret{})
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return false, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	if err := c.checkStatus(resp, redact.Secret{}); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // Open starts reading a file (a tarball) at u. The caller closes the body; size is -1

@@ -8,6 +8,10 @@ import (
 // ErrNotFound reports that the upstream does not have the requested document or file.
 var ErrNotFound = errors.New("not found upstream")
 
+// ErrNotModified reports a 304 Not Modified answer to a conditional request: the
+// document has not changed since the validators it was made with were sent.
+var ErrNotModified = errors.New("not modified upstream")
+
 // ErrTooLarge reports a metadata body over the configured limit.
 var ErrTooLarge = errors.New("upstream response exceeds the size limit")
 
