@@ -4,8 +4,11 @@
 GOLANGCI_LINT_VERSION := v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 GOLANGCI_LINT := $(GOBIN)/golangci-lint
+VEGETA_VERSION := v12.13.0
+# vegeta drives bench-compare's load; it is installed pinned into a cache directory, not go.mod.
+VEGETA := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ecluse-tools/go/vegeta-$(VEGETA_VERSION)/vegeta
 
-.PHONY: all build test unit e2e lint fmt-check tidy-check fuzz bench soak dev tools
+.PHONY: all build test unit e2e lint fmt-check tidy-check fuzz bench bench-compare soak dev tools
 
 all: build
 
@@ -47,6 +50,14 @@ bench:
 	go test -run '^$$' -bench . -benchmem -count 5 ./internal/npm/ ./internal/policy/
 	go test -run '^$$' -bench ReadPath -benchtime 40x -count 5 ./internal/gate/
 	go test -run '^$$' -bench LargeTarballRSS -benchtime 1x ./e2e/
+
+# Écluse side by side with Verdaccio and a floor server, in one run of about 7 minutes:
+# see "Side by side" in docs/performance.md.
+bench-compare: $(VEGETA)
+	VEGETA=$(VEGETA) go test -run '^$$' -bench Compare -benchtime 1x -timeout 60m ./e2e/
+
+$(VEGETA):
+	GOBIN=$(dir $(VEGETA)) go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
 
 # Opt-in soak test: the whole request path under random upstream faults for SOAK
 # (a duration, default 3m). ECLUSE_SOAK_SEED=<n> replays a logged run.

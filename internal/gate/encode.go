@@ -90,7 +90,7 @@ func gzipText(t npm.Text) ([]byte, error) {
 		}()
 	}
 	crc := crc32.NewIEEE()
-	_, _ = t.WriteTo(crc) // never fails; overlaps with the compression
+	_, _ = t.WritePieces(crc) // never fails; overlaps with the compression
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func deflateChunk(t npm.Text, last bool) ([]byte, error) {
 	w := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(w)
 	w.Reset(&buf)
-	if _, err := t.WriteTo(w); err != nil {
+	if _, err := t.WritePieces(w); err != nil {
 		return nil, err
 	}
 	var err error
@@ -157,7 +157,7 @@ func gzipSerial(t npm.Text) ([]byte, error) {
 	w := gzipWriters.Get().(*gzip.Writer)
 	defer gzipWriters.Put(w)
 	w.Reset(&buf)
-	if _, err := t.WriteTo(w); err != nil {
+	if _, err := t.WritePieces(w); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {

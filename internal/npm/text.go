@@ -3,6 +3,7 @@ package npm
 import (
 	"io"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -31,10 +32,66 @@ func TextOf(b []byte) Text {
 // Len returns the length of the text in bytes.
 func (t Text) Len() int { return t.n }
 
-// WriteTo writes the text to w.
+// WriteTo writes the text to w. Short pieces are gathered into writes of up to
+// coalesceSize bytes, so a response is not written (and, on a network connection, sent)
+// in as many small writes as it has pieces; a piece of half that size or more is handed
+// over as it is.
 func (t Text) WriteTo(w io.Writer) (int64, error) {
+	if len(t.parts) <= 1 {
+		return writeParts(w, t.parts)
+	}
+	home := writeScratch.Get().(*[]byte)
+	buf := (*home)[:0]
+	defer func() { *home = buf[:0]; writeScratch.Put(home) }()
 	var n int64
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		m, err := w.Write(buf)
+		n += int64(m)
+		buf = buf[:0]
+		return err
+	}
 	for _, p := range t.parts {
+		if len(p) >= coalesceSize/2 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+			m, err := writeParts(w, []string{p})
+			n += m
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		if len(buf)+len(p) > coalesceSize {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+		buf = append(buf, p...)
+	}
+	return n, flush()
+}
+
+// WritePieces writes the text to w one piece at a time, without gathering them: for a
+// writer that consumes bytes in place (a checksum, a compressor), where WriteTo's copy
+// into larger writes would only cost a memory copy.
+func (t Text) WritePieces(w io.Writer) (int64, error) { return writeParts(w, t.parts) }
+
+// coalesceSize is the largest write WriteTo gathers short pieces into.
+const coalesceSize = 64 << 10
+
+var writeScratch = sync.Pool{New: func() any {
+	b := make([]byte, 0, coalesceSize)
+	return &b
+}}
+
+// writeParts writes each part to w as it is.
+func writeParts(w io.Writer, parts []string) (int64, error) {
+	var n int64
+	for _, p := range parts {
 		// The io.Writer contract forbids changing or keeping p, so the bytes of the
 		// (immutable) string can be handed over without a copy.
 		m, err := w.Write(unsafe.Slice(unsafe.StringData(p), len(p))) //nolint:gosec // G103: read-only view, see above

@@ -149,3 +149,36 @@ func TestTextSplit(t *testing.T) {
 		}
 	}
 }
+
+// countingWriter counts the writes it receives.
+type countingWriter struct {
+	strings.Builder
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Builder.Write(p)
+}
+
+// TestTextWriteToCoalesces: many short pieces reach the writer in few writes, long
+// ones as they are, and the bytes are exactly the text.
+func TestTextWriteToCoalesces(t *testing.T) {
+	b := newTextBuilder()
+	defer b.release()
+	doc := strings.Repeat("0123456789abcdef", 20000) // 320 KB
+	for i := 0; i+100 <= 200000; i += 100 {
+		b.ref(doc[i : i+100])
+		b.side = append(b.side, ',')
+	}
+	b.ref(doc[:coalesceSize]) // one long piece
+	text := b.text()
+	var w countingWriter
+	n, err := text.WriteTo(&w)
+	if err != nil || n != int64(text.Len()) || w.String() != text.String() {
+		t.Fatalf("WriteTo wrote %d bytes (err %v), want the %d-byte text exactly", n, err, text.Len())
+	}
+	if max := text.Len()/(coalesceSize/2) + 2; w.writes > max {
+		t.Errorf("WriteTo made %d writes for %d pieces, want at most %d", w.writes, len(text.parts), max)
+	}
+}
