@@ -9,10 +9,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/budget"
+	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/policy"
 )
 
 // bigVersions makes a package with n old versions, so that its document is large.
@@ -207,5 +210,47 @@ func TestDocumentLargerThanCacheIsNotKept(t *testing.T) {
 	}
 	if n, used := f.gate.cache.stats(); n != 0 || used != 0 {
 		t.Errorf("cache holds %d entries, %d bytes after serving a document larger than it; want nothing", n, used)
+	}
+}
+
+// countingDecider counts decisions.
+type countingDecider struct {
+	Decider
+	n atomic.Int64
+}
+
+func (c *countingDecider) Decide(v *npm.VersionInfo, now time.Time) policy.Decision {
+	c.n.Add(1)
+	return c.Decider.Decide(v, now)
+}
+
+// TestVersionRefusalCached: asking again for a version or tag that is not served is
+// answered from the cache, without deciding the whole document again.
+func TestVersionRefusalCached(t *testing.T) {
+	var counter *countingDecider
+	f := newFixture(t, "", func(o *Options) {
+		counter = &countingDecider{Decider: o.Policy}
+		o.Policy = counter
+	})
+	f.pub.add("left-pad", "1.1.0", ver{v: "1.0.0", age: 30 * day}, ver{v: "1.1.0", age: day})
+	for _, version := range []string{"1.1.0", "no-such-tag"} {
+		var nf *NotFoundError
+		if _, err := f.gate.Packument(context.Background(), Query{Name: "left-pad", Version: version}); !errors.As(err, &nf) {
+			t.Fatalf("first ask for %s: %v, want NotFoundError", version, err)
+		}
+		before := counter.n.Load()
+		for range 3 {
+			if _, err := f.gate.Packument(context.Background(), Query{Name: "left-pad", Version: version}); !errors.As(err, &nf) {
+				t.Fatalf("repeat ask for %s: %v, want NotFoundError", version, err)
+			}
+		}
+		if after := counter.n.Load(); after != before {
+			t.Errorf("asking again for %s decided %d more versions, want none (the refusal is cached)", version, after-before)
+		}
+	}
+	// The quarantine ending changes the answer: the cached refusal expires with it.
+	f.advance(7 * day)
+	if _, err := f.gate.Packument(context.Background(), Query{Name: "left-pad", Version: "1.1.0"}); err != nil {
+		t.Errorf("after the quarantine, 1.1.0 = %v, want served", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"slices"
@@ -56,6 +57,9 @@ type Document struct {
 	// with a private one is served only while the private lookup still resolves to
 	// exactly these documents.
 	from []*fetched
+	// missing, when set, makes this a cached refusal: a version or tag query that
+	// resolved to nothing served.
+	missing *NotFoundError
 }
 
 // decision is the outcome for one public version.
@@ -140,6 +144,9 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	v, cached := g.cache.get(key, now)
 	if cached && v.(*Document).Source == SourcePublic {
 		// Made from public documents only: served as it is.
+		if m := v.(*Document).missing; m != nil {
+			return nil, m
+		}
 		doc := *v.(*Document)
 		doc.Cache = "hit"
 		return &doc, nil
@@ -152,12 +159,21 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	}
 	if cached {
 		if prev := v.(*Document); prev.Source == res.source && res.warning == "" && slices.Equal(prev.from, res.from) {
+			if prev.missing != nil {
+				return nil, prev.missing
+			}
 			doc := *prev
 			doc.Cache = res.fresh.header()
 			return &doc, nil
 		}
 	}
 	doc, owned, expires, err := g.render(ctx, res, q, now)
+	var missing *NotFoundError
+	if errors.As(err, &missing) && res.warning == "" && !expires.IsZero() {
+		// A version or tag that is not served is remembered like a rendering, so asking
+		// for it again does not decide the whole document again.
+		g.keepRendering(key, &Document{Source: res.source, from: res.from, missing: missing}, 0, expires, res.from)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +284,8 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 	switch {
 	case q.Version != "":
 		if body, err = base.RenderVersionText(q.Version, keep, rewrite); err != nil {
-			return nil, 0, time.Time{}, &NotFoundError{Message: fmt.Sprintf("%s has no admitted version or tag %q", q.Name, q.Version)}
+			// The expiry comes back with the refusal, which is cached like a rendering.
+			return nil, 0, expires, &NotFoundError{Message: fmt.Sprintf("%s has no admitted version or tag %q", q.Name, q.Version)}
 		}
 	case q.Abbreviated:
 		body, err = base.RenderAbbreviatedText(keep, rewrite)
