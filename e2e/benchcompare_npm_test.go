@@ -26,17 +26,7 @@ func ciLeaf(i, j int) string { return fmt.Sprintf("bench-ci-leaf-%02d-%02d", i, 
 // addCITree adds the install tree's packages to reg, every one published long ago, and
 // returns the project's dependencies.
 func addCITree(reg *FixtureRegistry) map[string]string {
-	deps := map[string]string{}
-	for i := range ciMids {
-		leaves := map[string]string{}
-		for j := range ciLeavesPerMid {
-			reg.Add(Pkg{Name: ciLeaf(i, j), Versions: []Ver{{Version: "1.0.0", PublishedAgo: oldEnough}}})
-			leaves[ciLeaf(i, j)] = "^1.0.0"
-		}
-		reg.Add(Pkg{Name: ciMid(i), Versions: []Ver{{Version: "1.0.0", PublishedAgo: oldEnough, Deps: leaves}}})
-		deps[ciMid(i)] = "^1.0.0"
-	}
-	return deps
+	return addTree(reg, ciMids, ciLeavesPerMid, ciMid, ciLeaf)
 }
 
 // ciTimes are the durations of the `npm ci` runs, in the order run, and of the one

@@ -33,15 +33,22 @@ func bigLeaf(i, j int) string { return fmt.Sprintf("e2e-big-leaf-%02d-%d", i, j)
 // addBigTree adds the big tree's packages to reg, every one published long ago, and
 // returns the project's dependencies.
 func addBigTree(reg *FixtureRegistry) map[string]string {
+	return addTree(reg, bigMids, bigLeavesPerMid, bigMid, bigLeaf)
+}
+
+// addTree adds a two-level install tree to reg: mids packages named mid(i), each
+// depending on leavesPerMid packages named leaf(i, j), every one published long ago. It
+// returns the project's dependencies (the mids).
+func addTree(reg *FixtureRegistry, mids, leavesPerMid int, mid func(int) string, leaf func(int, int) string) map[string]string {
 	deps := map[string]string{}
-	for i := range bigMids {
+	for i := range mids {
 		leaves := map[string]string{}
-		for j := range bigLeavesPerMid {
-			reg.Add(Pkg{Name: bigLeaf(i, j), Versions: []Ver{{Version: "1.0.0", PublishedAgo: oldEnough}}})
-			leaves[bigLeaf(i, j)] = "^1.0.0"
+		for j := range leavesPerMid {
+			reg.Add(Pkg{Name: leaf(i, j), Versions: []Ver{{Version: "1.0.0", PublishedAgo: oldEnough}}})
+			leaves[leaf(i, j)] = "^1.0.0"
 		}
-		reg.Add(Pkg{Name: bigMid(i), Versions: []Ver{{Version: "1.0.0", PublishedAgo: oldEnough, Deps: leaves}}})
-		deps[bigMid(i)] = "^1.0.0"
+		reg.Add(Pkg{Name: mid(i), Versions: []Ver{{Version: "1.0.0", PublishedAgo: oldEnough, Deps: leaves}}})
+		deps[mid(i)] = "^1.0.0"
 	}
 	return deps
 }
