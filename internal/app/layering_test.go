@@ -16,17 +16,21 @@ func TestLayering(t *testing.T) {
 	const mod = "github.com/ecluse/ecluse/"
 	// allowed lists, per package, the module packages it may import.
 	allowed := map[string][]string{
-		"internal/redact":   {},
-		"internal/config":   {"internal/redact"},
-		"internal/npm":      {},
-		"internal/policy":   {"internal/npm", "internal/config"},
-		"internal/egress":   {},
-		"internal/budget":   {},
+		"internal/redact": {},
+		"internal/config": {"internal/redact"},
+		"internal/npm":    {},
+		"internal/policy": {"internal/npm", "internal/config"},
+		"internal/egress": {},
+		"internal/budget": {},
+
 		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
 		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
 		"internal/server":   {"internal/gate", "internal/npm", "internal/redact", "internal/observe"},
 	}
+	// unlayered are the packages above every layer: the composition root, the command
+	// and the black-box tests.
+	unlayered := map[string]bool{"internal/app": true, "cmd/ecluse": true, "e2e": true}
 	forbiddenStd := map[string][]string{
 		"internal/npm":    {"net/http", "os", "log/slog"},
 		"internal/policy": {"net/http", "os", "log/slog"},
@@ -36,6 +40,9 @@ func TestLayering(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")
 		rel := strings.TrimPrefix(pkg, mod)
+		if _, listed := allowed[rel]; !listed && !unlayered[rel] {
+			t.Errorf("%s is not in the layer list: add it to allowed with the module packages it may import", rel)
+		}
 		for _, imp := range strings.Fields(imports) {
 			if strings.HasSuffix(imp, "/internal/app") && rel != "cmd/ecluse" {
 				t.Errorf("%s imports the composition root; only cmd/ecluse may", rel)
