@@ -22,6 +22,7 @@ func TestLayering(t *testing.T) {
 		"internal/policy": {"internal/npm", "internal/config"},
 		"internal/egress": {},
 		"internal/budget": {},
+		"internal/gomod":  {},
 
 		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
 		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},

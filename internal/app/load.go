@@ -1,8 +1,8 @@
 package app
 
 import (
+	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/config"
@@ -29,22 +29,52 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 	}
 	pol, errs := policy.Build(cfg.Document.Rules, policy.Options{MinIntegrity: floor})
 	for _, err := range errs {
-		path, msg, ok := strings.Cut(err.Error(), ": ")
-		if !ok {
-			path, msg = "rules", err.Error()
+		problem := config.Problem{Path: "rules", Message: err.Error()}
+		var pe *policy.Error
+		if errors.As(err, &pe) {
+			problem = config.Problem{Path: pe.Path, Message: pe.Msg}
 		}
-		problems = append(problems, config.Problem{Path: path, Message: msg})
+		problems = append(problems, problem)
 	}
 	if cfg.PublicUpstream != nil {
 		// Build the guard once so its own checks (allowlist entries, ranges) are reported
 		// with everything else, before anything starts.
 		if _, err := egress.New(egressOptions(cfg, slog.New(slog.DiscardHandler))); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				problems = append(problems, config.Problem{Path: "egress", Message: strings.TrimPrefix(line, "egress: ")})
-			}
+			problems = append(problems, egressProblems(err)...)
 		}
 	}
 	return &Loaded{Config: cfg, Policy: pol}, problems
+}
+
+// egressProblems reports the guard's refusals of its options under the settings they
+// came from. AllowedHosts[0] is the public upstream's origin (see egressOptions), so the
+// operator's entries start at 1.
+func egressProblems(err error) config.Problems {
+	joined, ok := err.(interface{ Unwrap() []error }) //nolint:errorlint // New returns errors.Join's value, whose parts are wanted
+	if !ok {
+		return config.Problems{{Path: "egress", Message: err.Error()}}
+	}
+	var out config.Problems
+	for _, e := range joined.Unwrap() {
+		var oe *egress.OptionError
+		if !errors.As(e, &oe) {
+			out = append(out, config.Problem{Path: "egress", Message: e.Error()})
+			continue
+		}
+		switch oe.Option {
+		case "AllowedHosts":
+			path := "PROXY_EGRESS_ALLOWED_HOSTS or egress.allowedHosts"
+			if oe.Index == 0 {
+				path = "PUBLIC_UPSTREAM_URL"
+			}
+			out = append(out, config.Problem{Path: path, Message: oe.Msg})
+		case "AllowInternal":
+			out = append(out, config.Problem{Path: "PROXY_EGRESS_ALLOW_INTERNAL_CIDRS", Message: oe.Msg})
+		default:
+			out = append(out, config.Problem{Path: "egress", Message: oe.Error()})
+		}
+	}
+	return out
 }
 
 // egressOptions derives the guard's options from the configuration. The public

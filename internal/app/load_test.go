@@ -29,7 +29,7 @@ func TestLoadCollectsEveryLayer(t *testing.T) {
 		"PROXY_CONFIG":                      `{"rules":{"x":{"type":"Nope"},"min-age":{"ageSeconds":-1}}}`,
 	}))
 	text := problems.Error()
-	for _, want := range []string{"PROXY_MAX_NESTING_DEPTH:", "rules.x:", "rules.min-age:", "egress:"} {
+	for _, want := range []string{"PROXY_MAX_NESTING_DEPTH:", "rules.x:", "rules.min-age:", "PROXY_EGRESS_ALLOW_INTERNAL_CIDRS: 0.0.0.0/0 admits every address"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("problems lack %q:\n%s", want, text)
 		}

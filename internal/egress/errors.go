@@ -24,6 +24,23 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("egress refused host %q: %s", e.Host, e.Reason)
 }
 
+// OptionError is one bad option New refused. Option names the Options field ("AllowedHosts",
+// "AllowInternal", "DialTimeout", ...), Index the entry of a list field (-1 for a single
+// value), so a caller can report it under its own name for the setting.
+type OptionError struct {
+	Option string
+	Index  int
+	// Msg says what is wrong with the value, without naming the option.
+	Msg string
+}
+
+func (e *OptionError) Error() string {
+	if e.Index >= 0 {
+		return fmt.Sprintf("egress: %s[%d]: %s", e.Option, e.Index, e.Msg)
+	}
+	return fmt.Sprintf("egress: %s: %s", e.Option, e.Msg)
+}
+
 // ErrTooLarge is matched (errors.Is) by every *TooLargeError.
 var ErrTooLarge = errors.New("response body over limit")
 

@@ -38,7 +38,7 @@ func New(opts Options) (*Guard, error) {
 	for i, h := range opts.AllowedHosts {
 		grants, err := parseAllowEntry(h)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("egress: allowed host %d (%q): %w", i, clip(h), err))
+			errs = append(errs, &OptionError{Option: "AllowedHosts", Index: i, Msg: fmt.Sprintf("%q: %v", clip(h), err)})
 			continue
 		}
 		for _, gr := range grants {
@@ -49,9 +49,9 @@ func New(opts Options) (*Guard, error) {
 	for i, p := range opts.AllowInternal {
 		switch {
 		case !p.IsValid():
-			errs = append(errs, fmt.Errorf("egress: internal range %d is not a valid CIDR", i))
+			errs = append(errs, &OptionError{Option: "AllowInternal", Index: i, Msg: "not a valid CIDR"})
 		case p.Bits() == 0:
-			errs = append(errs, fmt.Errorf("egress: internal range %d (%s) admits every address; list the ranges you need", i, p))
+			errs = append(errs, &OptionError{Option: "AllowInternal", Index: i, Msg: fmt.Sprintf("%s admits every address; list the ranges you need", p)})
 		default:
 			internal = append(internal, p.Masked())
 		}

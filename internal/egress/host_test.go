@@ -1,6 +1,8 @@
 package egress
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -115,9 +117,23 @@ func TestNewReportsEveryBadOption(t *testing.T) {
 	if err == nil {
 		t.Fatal("New(bad options) = nil error, want one")
 	}
-	for _, want := range []string{`"bad host"`, `"x.example.test:080"`, `"https://y.example.test/npm"`, "range 0", "range 1", "range 2", "dial timeout"} {
+	for _, want := range []string{`"bad host"`, `"x.example.test:080"`, `"https://y.example.test/npm"`, "AllowInternal[0]", "AllowInternal[1]", "AllowInternal[2]", "DialTimeout"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New(bad options) = %q, want it to mention %s", err, want)
 		}
+	}
+	// Each problem is an *OptionError naming its field and entry, for the caller to
+	// report under its own name for the setting.
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var oe *OptionError
+		if !errors.As(e, &oe) {
+			t.Fatalf("problem %v is not an *OptionError", e)
+		}
+		got = append(got, fmt.Sprintf("%s[%d]", oe.Option, oe.Index))
+	}
+	want := "DialTimeout[-1] AllowedHosts[1] AllowedHosts[2] AllowedHosts[3] AllowInternal[0] AllowInternal[1] AllowInternal[2]"
+	if strings.Join(got, " ") != want {
+		t.Errorf("option errors name %v, want %s", got, want)
 	}
 }

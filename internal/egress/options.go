@@ -3,7 +3,6 @@ package egress
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -156,16 +155,16 @@ func (o Options) validate() []error {
 		name string
 		v    time.Duration
 	}{
-		{"dial timeout", o.DialTimeout},
-		{"TLS handshake timeout", o.TLSHandshakeTimeout},
-		{"response header timeout", o.ResponseHeaderTimeout},
+		{"DialTimeout", o.DialTimeout},
+		{"TLSHandshakeTimeout", o.TLSHandshakeTimeout},
+		{"ResponseHeaderTimeout", o.ResponseHeaderTimeout},
 	} {
 		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("egress: %s is negative (%s)", d.name, d.v))
+			errs = append(errs, &OptionError{Option: d.name, Index: -1, Msg: fmt.Sprintf("negative (%s)", d.v)})
 		}
 	}
 	if o.MaxIdleConnsPerHost < 0 {
-		errs = append(errs, errors.New("egress: max idle connections per host is negative"))
+		errs = append(errs, &OptionError{Option: "MaxIdleConnsPerHost", Index: -1, Msg: "negative"})
 	}
 	return errs
 }
