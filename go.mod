@@ -8,6 +8,7 @@ require (
 	github.com/klauspost/compress v1.20.4
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.58.0
+	golang.org/x/mod v0.43.0
 	golang.org/x/sync v0.24.0
 )
 

@@ -37,6 +37,7 @@ func TestLayering(t *testing.T) {
 		"internal/policy": {"net/http", "os", "log/slog"},
 		"internal/config": {"net/http"},
 		"internal/budget": {"net/http", "os", "log/slog"},
+		"internal/gomod":  {"net/http", "os", "log/slog"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")
