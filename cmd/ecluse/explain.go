@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/ecluse/ecluse/internal/app"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -37,8 +36,8 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	req := app.ExplainRequest{Base: *base, Spec: spec, Token: redact.New(os.Getenv("ECLUSE_TOKEN")), JSON: *asJSON}
-	if err := app.Explain(context.Background(), req, stdout); err != nil {
+	req := explainRequest{Base: *base, Spec: spec, Token: redact.New(os.Getenv("ECLUSE_TOKEN")), JSON: *asJSON}
+	if err := askExplain(context.Background(), req, stdout); err != nil {
 		fmt.Fprintln(stderr, "ecluse explain:", err)
 		return 1
 	}
