@@ -218,7 +218,10 @@ func (g *Gate) revalidate(ctx context.Context, src Source, name string, cred red
 			g.cache.removeIf(key, f)
 			return nil, err
 		}
-		if nf.evicted {
+		nf.mu.Lock()
+		evicted := nf.evicted
+		nf.mu.Unlock()
+		if evicted {
 			g.cache.removeIf(key, f) // the new one could not be cached: the old must go
 		}
 		return nf, nil
