@@ -56,34 +56,10 @@ log:
 // and Verdaccio's version.
 func startVerdaccioProxy(tb testing.TB, uplink string) (*Proc, string) {
 	tb.Helper()
-	modules := toolsModules(tb)
-	dir := tb.TempDir()
-	storage := filepath.Join(dir, "storage")
-	home := filepath.Join(dir, "home")
-	for _, d := range []string{storage, home} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	port := freePort(tb)
-	conf := strings.NewReplacer(
-		"__STORAGE__", storage,
-		"__UPLINK__", uplink,
-		"__LISTEN__", "127.0.0.1:"+strconv.Itoa(port),
-	).Replace(verdaccioProxyConfig)
-	confPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	p := startProc(tb, procSpec{
-		name: "verdaccio",
-		path: "node",
-		args: []string{filepath.Join(modules, "verdaccio", "bin", "verdaccio"), "--config", confPath},
-		env:  []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + dir, "NODE_ENV=production"},
-		dir:  dir,
-		port: port,
+	p := runVerdaccio(tb, func(storage, listen string) string {
+		return strings.NewReplacer("__STORAGE__", storage, "__UPLINK__", uplink, "__LISTEN__", listen).Replace(verdaccioProxyConfig)
 	})
-	p.waitHTTP("/-/ping")
+	modules := toolsModules(tb)
 	var pj struct {
 		Version string `json:"version"`
 	}

@@ -73,41 +73,53 @@ type Verdaccio struct {
 // user may read: an anonymous read of them is refused.
 func startVerdaccio(t testing.TB, restricted ...string) *Verdaccio {
 	t.Helper()
-	modules := toolsModules(t)
-	dir := t.TempDir()
-	storage := filepath.Join(dir, "storage")
-	home := filepath.Join(dir, "home")
-	for _, d := range []string{storage, home} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port := freePort(t)
 	tmpl, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "verdaccio", "config.yaml"))
 	if err != nil {
 		t.Fatalf("reading the Verdaccio config template: %v", err)
 	}
-	conf := strings.NewReplacer(
-		"__ECLUSE_STORAGE__", storage,
-		"__ECLUSE_LISTEN__", "127.0.0.1:"+strconv.Itoa(port),
-	).Replace(string(tmpl))
-	if len(restricted) > 0 {
-		// Verdaccio applies the first pattern that matches, so these go before the template's.
-		var rules strings.Builder
-		for _, pattern := range restricted {
-			fmt.Fprintf(&rules, "  %s:\n    access: $authenticated\n    publish: $authenticated\n    unpublish: $authenticated\n", strconv.Quote(pattern))
-		}
-		if !strings.Contains(conf, "\npackages:\n") {
-			t.Fatal("the Verdaccio config template has no packages: section to restrict")
-		}
-		conf = strings.Replace(conf, "\npackages:\n", "\npackages:\n"+rules.String(), 1)
-	}
-	confPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	p := startProc(t, procSpec{
+	p := runVerdaccio(t, func(storage, listen string) string {
+		conf := strings.NewReplacer("__ECLUSE_STORAGE__", storage, "__ECLUSE_LISTEN__", listen).Replace(string(tmpl))
+		if len(restricted) > 0 {
+			// Verdaccio applies the first pattern that matches, so these go before the template's.
+			var rules strings.Builder
+			for _, pattern := range restricted {
+				fmt.Fprintf(&rules, "  %s:\n    access: $authenticated\n    publish: $authenticated\n    unpublish: $authenticated\n", strconv.Quote(pattern))
+			}
+			if !strings.Contains(conf, "\npackages:\n") {
+				t.Fatal("the Verdaccio config template has no packages: section to restrict")
+			}
+			conf = strings.Replace(conf, "\npackages:\n", "\npackages:\n"+rules.String(), 1)
+		}
+		return conf
+	})
+	t.Logf("verdaccio answered on %s after %s", p.URL, time.Since(start).Round(time.Millisecond))
+	v := &Verdaccio{Proc: p, User: "e2e-publisher", Password: "e2e-password-" + strconv.Itoa(p.Port)}
+	v.Token = v.AddUser(t, v.User, v.Password)
+	return v
+}
+
+// runVerdaccio starts the pinned Verdaccio on a free 127.0.0.1 port with its storage and
+// home in a temporary directory, its configuration made by config from the storage
+// directory and the listen address, waits until it answers /-/ping, and stops it when
+// the test ends.
+func runVerdaccio(tb testing.TB, config func(storage, listen string) string) *Proc {
+	tb.Helper()
+	modules := toolsModules(tb)
+	dir := tb.TempDir()
+	storage := filepath.Join(dir, "storage")
+	home := filepath.Join(dir, "home")
+	for _, d := range []string{storage, home} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	port := freePort(tb)
+	confPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(confPath, []byte(config(storage, "127.0.0.1:"+strconv.Itoa(port))), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	p := startProc(tb, procSpec{
 		name: "verdaccio",
 		path: "node",
 		args: []string{filepath.Join(modules, "verdaccio", "bin", "verdaccio"), "--config", confPath},
@@ -116,10 +128,7 @@ func startVerdaccio(t testing.TB, restricted ...string) *Verdaccio {
 		port: port,
 	})
 	p.waitHTTP("/-/ping")
-	t.Logf("verdaccio answered on %s after %s", p.URL, time.Since(start).Round(time.Millisecond))
-	v := &Verdaccio{Proc: p, User: "e2e-publisher", Password: "e2e-password-" + strconv.Itoa(port)}
-	v.Token = v.AddUser(t, v.User, v.Password)
-	return v
+	return p
 }
 
 // AddUser registers a user (or logs an existing one in) and returns its bearer token.
