@@ -17,6 +17,28 @@ type CheckReport struct {
 	ExpiredExceptions []policy.Exception `json:"expiredExceptions"`
 	// ExpiringExceptions are entries that expire within 14 days.
 	ExpiringExceptions []policy.Exception `json:"expiringExceptions"`
+	// Mounts are the mounts served, each with the policy it applies.
+	Mounts []MountReport `json:"mounts"`
+}
+
+// MountReport is one mount in the check-config report.
+type MountReport struct {
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	Ecosystem string `json:"ecosystem"`
+	// PolicyName names the document's policy the mount uses; empty means the
+	// top-level rules.
+	PolicyName string           `json:"policyName"`
+	Policy     policy.Effective `json:"policy"`
+	// ChecksumDatabase is a go mount's database name and where its key came from.
+	ChecksumDatabase *SumDBReport `json:"checksumDatabase,omitempty"`
+}
+
+// SumDBReport says which checksum database a go mount verifies against.
+type SumDBReport struct {
+	// Key is the verifier key in use; KeyFrom is "document" or "go toolchain".
+	Key     string `json:"key"`
+	KeyFrom string `json:"keyFrom"`
 }
 
 // WriteCheckReport prints the effective configuration and policy as indented JSON.
@@ -27,6 +49,15 @@ func WriteCheckReport(w io.Writer, l *Loaded, now time.Time) error {
 		Policy:             l.Policy.Effective(now),
 		ExpiredExceptions:  orEmpty(expired),
 		ExpiringExceptions: orEmpty(soon),
+		Mounts:             []MountReport{},
+	}
+	for _, m := range l.Mounts {
+		mr := MountReport{Name: m.Name, Path: m.Path, Ecosystem: m.Ecosystem, Policy: m.Policy.Effective(now)}
+		mr.PolicyName = m.PolicyName
+		if m.Ecosystem == config.EcosystemGo {
+			mr.ChecksumDatabase = &SumDBReport{Key: m.SumDBKey, KeyFrom: m.SumDBKeyFrom}
+		}
+		rep.Mounts = append(rep.Mounts, mr)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -19,15 +19,17 @@ func TestLayering(t *testing.T) {
 		"internal/redact": {},
 		"internal/config": {"internal/redact"},
 		"internal/npm":    {},
-		"internal/policy": {"internal/npm", "internal/config"},
+		"internal/policy": {},
 		"internal/egress": {},
 		"internal/budget": {},
 		"internal/gomod":  {},
+		"internal/source": {},
 
 		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
 		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
-		"internal/server":   {"internal/gate", "internal/npm", "internal/redact", "internal/observe"},
+		"internal/modgate":  {"internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
+		"internal/server":   {"internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
 	}
 	// unlayered are the packages above every layer: the composition root, the command
 	// and the black-box tests.
@@ -38,7 +40,11 @@ func TestLayering(t *testing.T) {
 		"internal/config": {"net/http"},
 		"internal/budget": {"net/http", "os", "log/slog"},
 		"internal/gomod":  {"net/http", "os", "log/slog"},
+		"internal/source": {"net/http", "os"},
 	}
+	// stdOnly lists the packages that may import nothing but the standard library:
+	// neither the module's packages nor any third-party one.
+	stdOnly := map[string]bool{"internal/policy": true}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")
 		rel := strings.TrimPrefix(pkg, mod)
@@ -56,6 +62,9 @@ func TestLayering(t *testing.T) {
 			}
 			if imp == "testing" {
 				t.Errorf("%s imports testing outside its tests", rel)
+			}
+			if first, _, _ := strings.Cut(imp, "/"); stdOnly[rel] && strings.Contains(first, ".") {
+				t.Errorf("%s imports %s; it may import only the standard library", rel, imp)
 			}
 			ok, listed := allowed[rel]
 			if !listed || !strings.HasPrefix(imp, mod) {

@@ -22,7 +22,8 @@ import (
 
 // Run serves until ctx is cancelled (SIGTERM or SIGINT in production), then stops
 // accepting, lets in-flight requests finish within the configured grace, and returns.
-// A nil error means a clean shutdown.
+// A nil error means a clean shutdown. Every long-running part runs in one group that
+// stops them in order (see group).
 func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error {
 	cfg := l.Config
 	bootWarnings(l, log)
@@ -38,76 +39,111 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", hs.Addr, err)
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
-	health.SetReady(true)
-	log.Info("ecluse serving", "addr", ln.Addr().String(), "version", version,
+	g := &group{log: log}
+	g.add("listener", func(ctx context.Context) error {
+		return serveHTTP(ctx, hs, ln, health, cfg.ShutdownGrace, log)
+	})
+	mounts := make([]string, 0, len(l.Mounts))
+	for _, m := range l.Mounts {
+		mounts = append(mounts, m.Ecosystem+" "+m.Path)
+	}
+	log.Info("ecluse serving", "addr", ln.Addr().String(), "version", version, "mounts", mounts,
 		"private_upstream", cfg.PrivateUpstream.Redacted(), "public_upstream", cfg.PublicUpstream.Redacted(),
 		"credential_strategy", cfg.CredentialStrategy, "min_public_integrity", l.Policy.Floor(),
 		"memory_limit_bytes", memLimit)
+	if err := g.run(ctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
 
+// serveHTTP serves hs on ln until ctx ends, then turns readiness off and shuts the
+// server down, letting in-flight requests finish within grace.
+func serveHTTP(ctx context.Context, hs *http.Server, ln net.Listener, health *server.Health, grace time.Duration, log *slog.Logger) error {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	health.SetReady(true)
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	health.SetReady(false)
-	log.Info("shutting down", "grace_seconds", cfg.ShutdownGrace.Seconds())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	log.Info("shutting down", "grace_seconds", grace.Seconds())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		_ = hs.Close()
-		return fmt.Errorf("shutdown: in-flight requests did not finish within %s: %w", cfg.ShutdownGrace, err)
+		return fmt.Errorf("shutdown: in-flight requests did not finish within %s: %w", grace, err)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log.Info("stopped")
 	return nil
 }
 
+// shared are the parts every mount uses: one egress guard for every untrusted origin
+// and one memory budget for every upstream document.
+type shared struct {
+	guard  *egress.Guard
+	budget *budget.Budget
+}
+
 // buildFront builds the whole request path from a loaded configuration: the egress
-// guard, the upstream clients, the gate and the front door. Its probes start not ready.
+// guard, then for each mount its upstream clients and gate, then the front door that
+// dispatches to the mounts. Its probes start not ready.
 func buildFront(l *Loaded, log *slog.Logger) (*server.Server, error) {
 	cfg := l.Config
-	g, err := buildGate(l, log)
+	guard, err := egress.New(egressOptions(cfg, log))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("egress guard: %w", err)
 	}
-	serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
+	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0)}
+	var mounts []server.Mount
+	for _, m := range l.Mounts {
+		mlog := log.With("mount", m.Name)
+		switch m.Ecosystem {
+		case config.EcosystemGo:
+			h, err := buildGoMount(l, m, sh, mlog)
+			if err != nil {
+				return nil, fmt.Errorf("mounts.%s: %w", m.Name, err)
+			}
+			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, Handler: h})
+		default:
+			g := buildGate(l, m, sh, mlog)
+			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
+			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain})
+		}
+	}
 	return server.New(server.Options{
 		Logger:         log,
 		AuthToken:      cfg.AuthToken,
 		IdentityHeader: cfg.IdentityHeader,
 		HelpMessage:    cfg.HelpMessage,
 		Health:         &server.Health{},
-		NPM:            serveNPM,
-		Explain:        explain,
+		Mounts:         mounts,
 	}), nil
 }
 
-// buildGate wires the egress guard, the two upstream clients and the gate.
-func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
+// buildGate wires an npm mount: its two upstream clients and its gate.
+func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate {
 	cfg := l.Config
-	guard, err := egress.New(egressOptions(cfg, log))
-	if err != nil {
-		return nil, fmt.Errorf("egress guard: %w", err)
-	}
-	trusted := egress.NewTrusted(cfg.PrivateUpstream, egress.TrustedOptions{Logger: log})
+	trusted := egress.NewTrusted(m.PrivateUpstream, egress.TrustedOptions{Logger: log})
 	private := upstream.New(upstream.Options{
 		Origin:       gate.SourcePrivate,
-		Base:         cfg.PrivateUpstream,
+		Base:         m.PrivateUpstream,
 		HTTP:         trusted,
 		MaxBytes:     cfg.MaxResponseBytes,
-		ServiceToken: serviceToken(cfg),
+		ServiceToken: serviceToken(cfg, m.CredentialStrategy),
 	})
 	// Under passthrough, Écluse's own credential (when given) only confirms a private
 	// 404 before the public side is asked: a registry may hide a name from a caller.
 	var probe gate.Prober
-	if cfg.CredentialStrategy == config.StrategyPassthrough && cfg.PrivateUpstreamToken.IsSet() {
+	if m.CredentialStrategy == config.StrategyPassthrough && cfg.PrivateUpstreamToken.IsSet() {
 		probe = upstream.New(upstream.Options{
 			Origin:       gate.SourcePrivate,
-			Base:         cfg.PrivateUpstream,
+			Base:         m.PrivateUpstream,
 			HTTP:         trusted,
 			MaxBytes:     cfg.MaxResponseBytes,
 			ServiceToken: cfg.PrivateUpstreamToken,
@@ -115,31 +151,32 @@ func buildGate(l *Loaded, log *slog.Logger) (*gate.Gate, error) {
 	}
 	public := upstream.New(upstream.Options{
 		Origin:    gate.SourcePublic,
-		Base:      cfg.PublicUpstream,
-		HTTP:      guard.Client(),
+		Base:      m.PublicUpstream,
+		HTTP:      sh.guard.Client(),
 		MaxBytes:  cfg.MaxResponseBytes,
 		Anonymous: true,
 	})
 	return gate.New(gate.Options{
 		Private:         private,
 		Public:          public,
-		Policy:          l.Policy,
-		Internal:        cfg.Internal,
+		Policy:          m.Policy,
+		Internal:        m.Internal,
 		PublicURL:       cfg.PublicURL,
+		MountPath:       m.Path,
 		Limits:          npm.Limits{MaxBytes: cfg.MaxResponseBytes, MaxVersions: cfg.MaxVersionCount, MaxDistTags: cfg.MaxDistTagCount, MaxDepth: cfg.MaxNestingDepth},
 		CacheTTL:        cfg.CacheTTL,
 		CacheMaxBytes:   cfg.CacheMaxBytes,
-		Budget:          budget.New(cfg.MaxInflightBytes, 0),
+		Budget:          sh.budget,
 		MaxTarballBytes: cfg.MaxTarballBytes,
-		CredentialKeyed: cfg.CredentialStrategy == config.StrategyPassthrough,
+		CredentialKeyed: m.CredentialStrategy == config.StrategyPassthrough,
 		PrivateProbe:    probe,
 		RevalidateAfter: cfg.PrivateRevalidateAfter,
 		NoMirrorLookup:  cfg.MirrorDetection == config.MirrorDetectionOff,
-		CheckTarball:    guard.CheckTarballURL,
+		CheckTarball:    sh.guard.CheckTarballURL,
 		TarballManifest: tarballChecks(cfg.TarballManifest),
 		Mirror:          nil, // the asynchronous mirror is not built yet: no jobs are made
 		Logger:          log,
-	}), nil
+	})
 }
 
 // tarballChecks turns the tarballManifest setting into the gate's checks: every public
@@ -154,8 +191,8 @@ func tarballChecks(s config.TarballManifest) *gate.ManifestChecks {
 	return &gate.ManifestChecks{Scripts: action(s.Scripts), Dependencies: action(s.Dependencies)}
 }
 
-func serviceToken(cfg *config.Config) redact.Secret {
-	if cfg.CredentialStrategy == config.StrategyService {
+func serviceToken(cfg *config.Config, strategy string) redact.Secret {
+	if strategy == config.StrategyService {
 		return cfg.PrivateUpstreamToken
 	}
 	return redact.Secret{}

@@ -113,10 +113,70 @@ type Config struct {
 	Internal []string
 	// TarballManifest is the document's tarballManifest setting, defaults filled in.
 	TarballManifest TarballManifest
+	// Mounts are the ecosystems served, each under its path prefix, sorted by path. The
+	// environment alone describes one npm mount at "/"; a document's "mounts" map
+	// replaces it. Never empty after a Load without problems.
+	Mounts []Mount
 	// Document is the parsed configuration document; never nil after Load.
 	Document *Document
 	// DocumentSource says where the document came from ("", "PROXY_CONFIG", or a path).
 	DocumentSource string
+}
+
+// Ecosystems a mount may serve.
+const (
+	EcosystemNPM = "npm"
+	EcosystemGo  = "go"
+)
+
+// reservedEcosystems are named for the mounts of later releases; a mount naming one
+// is refused with that said.
+var reservedEcosystems = []string{"pypi", "cargo", "maven", "rubygems"}
+
+// Mount is one ecosystem served under a path prefix, with every inherited setting
+// resolved.
+type Mount struct {
+	// Name is the mount's key in the document's "mounts" map ("npm" for the mount the
+	// environment describes).
+	Name string
+	// Path is the URL prefix, starting and ending with "/" ("/", "/go/").
+	Path string
+	// Ecosystem is EcosystemNPM or EcosystemGo.
+	Ecosystem string
+	// PrivateUpstream is the trusted upstream. Nil means the mount has none (allowed
+	// for ecosystems other than npm): its internal patterns then name modules that are
+	// never fetched at all.
+	PrivateUpstream *url.URL
+	// PublicUpstream is the untrusted upstream, gated by the mount's policy.
+	PublicUpstream *url.URL
+	// CredentialStrategy is how private reads are credentialled ("passthrough" or
+	// "service").
+	CredentialStrategy string
+	// Internal holds the name patterns served from the private upstream only.
+	Internal []string
+	// InternalPath is the document path Internal came from, for errors.
+	InternalPath string
+	// PolicyName names the document's policy the mount uses; empty means the
+	// top-level "rules".
+	PolicyName string
+	// Rules is the rules object that applies (the named policy's or the top-level
+	// one), raw for internal/policy to read. Nil means the built-in defaults.
+	Rules []byte
+	// RulesPath is the document path of Rules ("rules", "policies.<name>.rules"), the
+	// prefix policy errors are reported under.
+	RulesPath string
+	// ChecksumDatabase is a go mount's checksum database. Zero for other ecosystems.
+	ChecksumDatabase ChecksumDatabase
+}
+
+// ChecksumDatabase is a go mount's checksum database settings.
+type ChecksumDatabase struct {
+	// Key is the verifier key. Empty means the Go toolchain's default, which the
+	// composition root looks up at boot.
+	Key string
+	// URL is where the database is read. Nil means the public upstream's
+	// "/sumdb/<name>/" path.
+	URL *url.URL
 }
 
 // Mirror is the asynchronous mirror's configuration.

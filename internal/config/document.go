@@ -14,10 +14,14 @@ import (
 // Every field is optional; a zero Document means "the default policy, one npm mount
 // described by the environment".
 type Document struct {
-	// Rules patches, suppresses or adds rules over the built-in default policy.
-	// A nil value (JSON null) suppresses the default rule of that name. The merge
-	// and its semantic validation belong to internal/policy.
-	Rules map[string]*RuleSpec `json:"rules,omitempty"`
+	// Rules is the "rules" object as written: it patches, suppresses or adds rules over
+	// the built-in default policy. Config only checks that it is a JSON object; its
+	// schema, the merge and their validation belong to internal/policy. Nil means no
+	// rules were written (the built-in defaults).
+	Rules json.RawMessage `json:"rules,omitempty"`
+	// Policies are named rule sets a mount may select with its "policy" key. Nil
+	// means none.
+	Policies map[string]*PolicyDoc `json:"policies,omitempty"`
 	// Internal lists name patterns ("@corp/*", "corp-*", "exact-name") that are served
 	// from the private upstream only; the public side is never asked about them.
 	Internal []string `json:"internal,omitempty"`
@@ -27,7 +31,7 @@ type Document struct {
 	// Egress widens the outbound allowlist for untrusted origins.
 	Egress *EgressDoc `json:"egress,omitempty"`
 	// Mounts is the multi-mount map. Empty means the single mount the environment describes.
-	Mounts map[string]*Mount `json:"mounts,omitempty"`
+	Mounts map[string]*MountDoc `json:"mounts,omitempty"`
 	// TarballManifest says what a difference between a public tarball's own
 	// package.json and the registry's metadata does. Nil means the defaults.
 	TarballManifest *TarballManifestDoc `json:"tarballManifest,omitempty"`
@@ -39,109 +43,50 @@ type EgressDoc struct {
 	AllowedHosts []string `json:"allowedHosts,omitempty"`
 }
 
-// Mount is one entry of the document's "mounts" map: an ecosystem served under a path prefix.
-type Mount struct {
-	// Path is the URL prefix the mount answers under, starting with "/". Required.
+// PolicyDoc is one entry of the document's "policies" map: a named rule set.
+type PolicyDoc struct {
+	// Rules is the rule set's "rules" object, read exactly like the top-level "rules"
+	// (merged over the same built-in defaults). Nil means the built-in defaults.
+	Rules json.RawMessage `json:"rules,omitempty"`
+}
+
+// MountDoc is one entry of the document's "mounts" map: an ecosystem served under a
+// path prefix.
+type MountDoc struct {
+	// Path is the URL prefix the mount answers under, starting with "/" ("/go/").
+	// Required.
 	Path string `json:"path"`
-	// Ecosystem is the protocol served; only "npm" is known. Empty means "npm".
+	// Ecosystem is the protocol served: "npm" or "go"; "pypi", "cargo", "maven" and
+	// "rubygems" are reserved. Empty means "npm".
 	Ecosystem string `json:"ecosystem,omitempty"`
-	// PrivateUpstreamURL overrides PRIVATE_UPSTREAM_URL for this mount. Empty means inherit.
+	// PrivateUpstreamURL is the mount's trusted upstream. Empty means, for npm,
+	// PRIVATE_UPSTREAM_URL; for other ecosystems, no private upstream.
 	PrivateUpstreamURL string `json:"privateUpstreamUrl,omitempty"`
-	// PublicUpstreamURL overrides PUBLIC_UPSTREAM_URL for this mount. Empty means inherit.
+	// PublicUpstreamURL is the mount's public upstream. Empty means, for npm,
+	// PUBLIC_UPSTREAM_URL; other ecosystems must give one.
 	PublicUpstreamURL string `json:"publicUpstreamUrl,omitempty"`
+	// Policy names an entry of the document's "policies". Empty means the top-level
+	// "rules".
+	Policy string `json:"policy,omitempty"`
+	// ChecksumDatabase configures the checksum database of a go mount. Nil means the
+	// defaults (see ChecksumDatabaseDoc).
+	ChecksumDatabase *ChecksumDatabaseDoc `json:"checksumDatabase,omitempty"`
 	// CredentialStrategy overrides the document's credentialStrategy. Empty means inherit.
 	CredentialStrategy string `json:"credentialStrategy,omitempty"`
 	// Internal overrides the document's internal patterns for this mount. Nil means inherit.
 	Internal []string `json:"internal,omitempty"`
 }
 
-// RuleSpec is one entry of the document's "rules" map, as written. Which fields a rule
-// may carry depends on its type; internal/policy checks that. A nil pointer means the
-// field was not written.
-type RuleSpec struct {
-	// Type names the rule type ("MinAge", "DenyInstallTimeExecution", ...). Empty when the
-	// entry patches a default rule.
-	Type string `json:"type,omitempty"`
-	// Precedence: higher wins. Nil means the type's default precedence.
-	Precedence *int `json:"precedence,omitempty"`
-	// Mode is "enforce" (empty means this) or "warn".
-	Mode string `json:"mode,omitempty"`
-	// AgeSeconds is MinAge's quarantine window.
-	AgeSeconds *int64 `json:"ageSeconds,omitempty"`
-	// Packages is the pattern list of AllowPackages and DenyPackages.
-	Packages []PackageEntry `json:"packages,omitempty"`
-
-	// set records which keys were present, so a patch can tell "absent" from "empty".
-	set map[string]bool
-}
-
-// Has reports whether the JSON object of this rule carried the key.
-func (r *RuleSpec) Has(key string) bool { return r != nil && r.set[key] }
-
-// Keys returns the keys the JSON object of this rule carried.
-func (r *RuleSpec) Keys() []string {
-	if r == nil {
-		return nil
-	}
-	keys := make([]string, 0, len(r.set))
-	for k := range r.set {
-		keys = append(keys, k)
-	}
-	return keys
-}
-
-// UnmarshalJSON decodes strictly (unknown fields are errors) and records the keys present.
-func (r *RuleSpec) UnmarshalJSON(b []byte) error {
-	type plain RuleSpec
-	var p plain
-	if err := strictUnmarshal(b, &p); err != nil {
-		return err
-	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, &keys); err != nil {
-		return err
-	}
-	*r = RuleSpec(p)
-	r.set = make(map[string]bool, len(keys))
-	for k := range keys {
-		r.set[k] = true
-	}
-	return nil
-}
-
-// PackageEntry is one element of a "packages" list: either a bare pattern string, or an
-// object with a pattern and the bookkeeping an exception needs.
-type PackageEntry struct {
-	// Pattern is "name", "@scope/*", a glob, each optionally followed by "@<semver range>".
-	Pattern string `json:"pattern"`
-	// Reason says why the entry exists. Empty means none was given.
-	Reason string `json:"reason,omitempty"`
-	// Expires is an RFC 3339 date or date-time after which the entry stops applying.
-	// Empty means it never expires.
-	Expires string `json:"expires,omitempty"`
-}
-
-// UnmarshalJSON accepts a string or a strict object.
-func (p *PackageEntry) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*p = PackageEntry{Pattern: s}
-		return nil
-	}
-	type plain PackageEntry
-	var q plain
-	if err := strictUnmarshal(b, &q); err != nil {
-		return err
-	}
-	if q.Pattern == "" {
-		return errors.New(`package entry object needs a non-empty "pattern"`)
-	}
-	*p = PackageEntry(q)
-	return nil
+// ChecksumDatabaseDoc is a go mount's "checksumDatabase": the database whose signed
+// log every public module version must be recorded in.
+type ChecksumDatabaseDoc struct {
+	// Key is the database's verifier key, "<name>+<hash>+<key>" as GOSUMDB spells it.
+	// Empty means the Go toolchain's default database and key, read from the go
+	// command installed beside Écluse at boot (a boot error when there is none).
+	Key string `json:"key,omitempty"`
+	// URL is where the database is read. Empty means the public upstream's
+	// "/sumdb/<name>/" path, the way the go command reads it through a proxy.
+	URL string `json:"url,omitempty"`
 }
 
 // ParseDocument decodes a configuration document strictly: unknown keys anywhere,
@@ -153,7 +98,8 @@ func ParseDocument(b []byte) (*Document, error) {
 		return nil, errors.New("document is empty")
 	}
 	var shadow struct {
-		Rules              map[string]json.RawMessage `json:"rules"`
+		Rules              json.RawMessage            `json:"rules"`
+		Policies           map[string]json.RawMessage `json:"policies"`
 		Internal           []string                   `json:"internal"`
 		CredentialStrategy string                     `json:"credentialStrategy"`
 		Egress             *EgressDoc                 `json:"egress"`
@@ -169,26 +115,30 @@ func ParseDocument(b []byte) (*Document, error) {
 		Egress:             shadow.Egress,
 	}
 	var errs []error
-	if shadow.Rules != nil {
-		d.Rules = make(map[string]*RuleSpec, len(shadow.Rules))
-		for _, name := range sortedKeys(shadow.Rules) {
-			raw := bytes.TrimSpace(shadow.Rules[name])
-			if bytes.Equal(raw, []byte("null")) {
-				d.Rules[name] = nil
+	if err := checkObject(shadow.Rules); err != nil {
+		errs = append(errs, fmt.Errorf("rules: %w", err))
+	} else {
+		d.Rules = shadow.Rules
+	}
+	if shadow.Policies != nil {
+		d.Policies = make(map[string]*PolicyDoc, len(shadow.Policies))
+		for _, name := range sortedKeys(shadow.Policies) {
+			var p PolicyDoc
+			if err := strictUnmarshal(shadow.Policies[name], &p); err != nil {
+				errs = append(errs, fmt.Errorf("policies.%s: %w", name, err))
 				continue
 			}
-			var r RuleSpec
-			if err := r.UnmarshalJSON(raw); err != nil {
-				errs = append(errs, fmt.Errorf("rules.%s: %w", name, err))
+			if err := checkObject(p.Rules); err != nil {
+				errs = append(errs, fmt.Errorf("policies.%s.rules: %w", name, err))
 				continue
 			}
-			d.Rules[name] = &r
+			d.Policies[name] = &p
 		}
 	}
 	if shadow.Mounts != nil {
-		d.Mounts = make(map[string]*Mount, len(shadow.Mounts))
+		d.Mounts = make(map[string]*MountDoc, len(shadow.Mounts))
 		for _, name := range sortedKeys(shadow.Mounts) {
-			var m Mount
+			var m MountDoc
 			if err := strictUnmarshal(shadow.Mounts[name], &m); err != nil {
 				errs = append(errs, fmt.Errorf("mounts.%s: %w", name, err))
 				continue
@@ -205,6 +155,16 @@ func ParseDocument(b []byte) (*Document, error) {
 		return nil, errors.Join(errs...)
 	}
 	return d, nil
+}
+
+// checkObject accepts an absent value, null or a JSON object: what a "rules" key may
+// hold. What the object says is internal/policy's to read.
+func checkObject(raw json.RawMessage) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) || raw[0] == '{' {
+		return nil
+	}
+	return errors.New("expected an object of rules")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

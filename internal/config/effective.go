@@ -49,6 +49,25 @@ type Effective struct {
 
 	// TarballManifest is the document's tarballManifest setting.
 	TarballManifest TarballManifest `json:"tarballManifest"`
+	// Mounts are the resolved mounts, in path order.
+	Mounts []EffectiveMount `json:"mounts"`
+}
+
+// EffectiveMount is the printable view of one resolved mount.
+type EffectiveMount struct {
+	Name               string   `json:"name"`
+	Path               string   `json:"path"`
+	Ecosystem          string   `json:"ecosystem"`
+	PrivateUpstream    string   `json:"privateUpstreamUrl"`
+	PublicUpstream     string   `json:"publicUpstreamUrl"`
+	CredentialStrategy string   `json:"credentialStrategy"`
+	Internal           []string `json:"internal"`
+	// Policy names the document policy the mount uses; "" means the top-level rules.
+	Policy string `json:"policy"`
+	// ChecksumDatabaseKey and ChecksumDatabaseURL are a go mount's database settings
+	// as configured ("" means the default).
+	ChecksumDatabaseKey string `json:"checksumDatabaseKey,omitempty"`
+	ChecksumDatabaseURL string `json:"checksumDatabaseUrl,omitempty"`
 }
 
 func urlString(u *url.URL) string {
@@ -97,6 +116,15 @@ func (c *Config) Effective() Effective {
 		Internal:                   append([]string{}, c.Internal...),
 		TarballManifest:            c.TarballManifest,
 		DocumentSource:             c.DocumentSource,
+	}
+	e.Mounts = []EffectiveMount{}
+	for _, m := range c.Mounts {
+		e.Mounts = append(e.Mounts, EffectiveMount{
+			Name: m.Name, Path: m.Path, Ecosystem: m.Ecosystem,
+			PrivateUpstream: urlString(m.PrivateUpstream), PublicUpstream: urlString(m.PublicUpstream),
+			CredentialStrategy: m.CredentialStrategy, Internal: append([]string{}, m.Internal...),
+			Policy: m.PolicyName, ChecksumDatabaseKey: m.ChecksumDatabase.Key, ChecksumDatabaseURL: urlString(m.ChecksumDatabase.URL),
+		})
 	}
 	for _, p := range c.EgressAllowInternal {
 		e.EgressAllowInternal = append(e.EgressAllowInternal, p.String())

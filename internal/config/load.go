@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -329,6 +330,7 @@ func Load(src Source) (*Config, Problems) {
 
 	l.loadMirror(&c)
 	l.loadDocument(&c, src)
+	l.resolveMounts(&c)
 	return &c, l.problems
 }
 
@@ -497,74 +499,204 @@ func (l *loader) validateDocument(c *Config) {
 			c.EgressAllowedHosts = append(c.EgressAllowedHosts, strings.ToLower(h))
 		}
 	}
-	paths := map[string]string{}
-	for _, name := range sortedKeys(d.Mounts) {
-		m := d.Mounts[name]
-		at := "mounts." + name
-		switch {
-		case m.Path == "" || m.Path[0] != '/':
-			l.addf(at+".path", "must start with /, got %q", m.Path)
-		case paths[m.Path] != "":
-			l.addf(at+".path", "%q is already used by mounts.%s", m.Path, paths[m.Path])
-		default:
-			paths[m.Path] = name
-		}
-		if m.Ecosystem != "" && m.Ecosystem != "npm" {
-			l.addf(at+".ecosystem", "unknown ecosystem %q (only npm is served)", m.Ecosystem)
-		}
-		for key, v := range map[string]string{"privateUpstreamUrl": m.PrivateUpstreamURL, "publicUpstreamUrl": m.PublicUpstreamURL} {
-			if v == "" {
-				continue
-			}
-			if _, err := ParseHTTPURL(v); err != nil {
-				l.addf(at+"."+key, "%v", err)
-			}
-		}
-		if m.CredentialStrategy != "" && !validStrategy(m.CredentialStrategy) {
-			l.addf(at+".credentialStrategy", "unknown value %q (want passthrough or service)", m.CredentialStrategy)
-		}
-		l.validatePatterns(at+".internal", m.Internal)
-	}
-	if len(d.Mounts) > 1 {
-		l.addf("mounts", "%d mounts are configured; this release serves a single npm mount (one entry, or none to use the environment)", len(d.Mounts))
-	}
-	if len(d.Mounts) == 1 {
-		l.applyMount(c)
-	}
 	if c.CredentialStrategy == StrategyService && !c.PrivateUpstreamToken.IsSet() {
 		l.addf("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service")
 	}
 }
 
-// applyMount folds the single mount's settings over the environment and the document's
-// top level: a setting written in the mount wins. Nothing a mount says is ignored; what
-// this release cannot honour is refused.
-func (l *loader) applyMount(c *Config) {
-	for name, m := range c.Document.Mounts {
-		at := "mounts." + name
-		if m.Path != "" && m.Path != "/" {
-			l.addf(at+".path", "serving under a path prefix (%q) is not supported yet; use \"/\"", m.Path)
-		}
-		if m.PrivateUpstreamURL != "" {
-			if u, err := ParseHTTPURL(m.PrivateUpstreamURL); err == nil {
-				if c.Mirror.TargetURL == c.PrivateUpstream {
-					c.Mirror.TargetURL = u // the mirror target follows the private upstream unless set
-				}
-				c.PrivateUpstream = u
-			}
-		}
-		if m.PublicUpstreamURL != "" {
-			if u, err := ParseHTTPURL(m.PublicUpstreamURL); err == nil {
-				c.PublicUpstream = u
-			}
-		}
-		if m.CredentialStrategy != "" && validStrategy(m.CredentialStrategy) {
-			c.CredentialStrategy = m.CredentialStrategy
-		}
-		if m.Internal != nil {
-			c.Internal = m.Internal
+// resolveMounts turns the document's "mounts" map (or, without one, the environment)
+// into the resolved list of mounts, checking each and their paths against each other.
+func (l *loader) resolveMounts(c *Config) {
+	d := c.Document
+	if d == nil {
+		d = &Document{}
+	}
+	if len(d.Mounts) == 0 {
+		c.Mounts = []Mount{{
+			Name: EcosystemNPM, Path: "/", Ecosystem: EcosystemNPM,
+			PrivateUpstream: c.PrivateUpstream, PublicUpstream: c.PublicUpstream,
+			CredentialStrategy: c.CredentialStrategy, Internal: c.Internal, InternalPath: "internal",
+			Rules: d.Rules, RulesPath: "rules",
+		}}
+		return
+	}
+	for _, name := range sortedKeys(d.Mounts) {
+		if m, ok := l.resolveMount(c, name, d.Mounts[name]); ok {
+			c.Mounts = append(c.Mounts, m)
 		}
 	}
+	slices.SortFunc(c.Mounts, func(a, b Mount) int { return strings.Compare(a.Path, b.Path) })
+	for i, a := range c.Mounts {
+		for _, b := range c.Mounts[i+1:] {
+			// Sorted, so a equal or enclosing path comes first. Every path is under "/":
+			// the root mount is the one allowed to enclose the others.
+			switch {
+			case a.Path == b.Path:
+				l.addf("mounts."+b.Name+".path", "%q is already the path of mounts.%s", b.Path, a.Name)
+			case a.Path != "/" && strings.HasPrefix(b.Path, a.Path):
+				l.addf("mounts."+b.Name+".path", "%q lies inside mounts.%s's path %q: one mount would shadow part of the other", b.Path, a.Name, a.Path)
+			}
+		}
+	}
+	var npmMounts []Mount
+	for _, m := range c.Mounts {
+		if m.Ecosystem == EcosystemNPM {
+			npmMounts = append(npmMounts, m)
+		}
+	}
+	if len(npmMounts) == 1 {
+		// The one npm mount is what the top-level settings describe (the mirror target
+		// follows its private upstream unless MIRROR_TARGET_URL is set).
+		m := npmMounts[0]
+		if c.Mirror.TargetURL == c.PrivateUpstream {
+			c.Mirror.TargetURL = m.PrivateUpstream
+		}
+		c.PrivateUpstream, c.PublicUpstream = m.PrivateUpstream, m.PublicUpstream
+		c.CredentialStrategy, c.Internal = m.CredentialStrategy, m.Internal
+	}
+}
+
+// resolveMount checks one entry of the "mounts" map and resolves what it inherits.
+func (l *loader) resolveMount(c *Config, name string, md *MountDoc) (Mount, bool) {
+	at := "mounts." + name
+	ok := true
+	fail := func(path, format string, args ...any) {
+		l.addf(path, format, args...)
+		ok = false
+	}
+	m := Mount{Name: name, Ecosystem: md.Ecosystem, CredentialStrategy: c.CredentialStrategy,
+		Internal: c.Internal, InternalPath: "internal", PolicyName: md.Policy}
+	if msg := checkMountName(name); msg != "" {
+		fail(at, "%s", msg)
+	}
+	if p, msg := normaliseMountPath(md.Path); msg != "" {
+		fail(at+".path", "%s", msg)
+	} else {
+		m.Path = p
+	}
+	switch {
+	case m.Ecosystem == "":
+		m.Ecosystem = EcosystemNPM
+	case m.Ecosystem == EcosystemNPM || m.Ecosystem == EcosystemGo:
+	case slices.Contains(reservedEcosystems, m.Ecosystem):
+		fail(at+".ecosystem", "ecosystem %q is reserved for a later release and not served yet (served: npm, go)", m.Ecosystem)
+	default:
+		fail(at+".ecosystem", "unknown ecosystem %q (served: npm, go; reserved: %s)", m.Ecosystem, strings.Join(reservedEcosystems, ", "))
+	}
+	parse := func(key, v string) *url.URL {
+		if v == "" {
+			return nil
+		}
+		u, err := ParseHTTPURL(v)
+		if err != nil {
+			fail(at+"."+key, "%v", err)
+			return nil
+		}
+		return u
+	}
+	m.PrivateUpstream = parse("privateUpstreamUrl", md.PrivateUpstreamURL)
+	m.PublicUpstream = parse("publicUpstreamUrl", md.PublicUpstreamURL)
+	if m.Ecosystem != EcosystemNPM {
+		// The top-level internal patterns are npm names; another ecosystem's mount
+		// lists its own.
+		m.Internal, m.InternalPath = nil, ""
+	}
+	if m.Ecosystem == EcosystemNPM {
+		if md.PrivateUpstreamURL == "" {
+			m.PrivateUpstream = c.PrivateUpstream
+		}
+		if md.PublicUpstreamURL == "" {
+			m.PublicUpstream = c.PublicUpstream
+		}
+	} else if md.PublicUpstreamURL == "" {
+		fail(at+".publicUpstreamUrl", "is required for a %s mount: the public upstream's base URL (the environment's upstreams are npm's)", m.Ecosystem)
+	}
+	if md.CredentialStrategy != "" {
+		if !validStrategy(md.CredentialStrategy) {
+			fail(at+".credentialStrategy", "unknown value %q (want passthrough or service)", md.CredentialStrategy)
+		} else {
+			m.CredentialStrategy = md.CredentialStrategy
+		}
+	}
+	if md.Internal != nil {
+		m.Internal, m.InternalPath = md.Internal, at+".internal"
+		if m.Ecosystem == EcosystemNPM {
+			l.validatePatterns(at+".internal", md.Internal)
+		}
+	}
+	m.Rules, m.RulesPath = c.Document.Rules, "rules"
+	if md.Policy != "" {
+		p, found := c.Document.Policies[md.Policy]
+		if !found {
+			fail(at+".policy", "unresolved policy reference %q (defined in policies: %s)", md.Policy, definedPolicies(c.Document.Policies))
+		} else {
+			m.Rules, m.RulesPath = p.Rules, "policies."+md.Policy+".rules"
+		}
+	}
+	if cd := md.ChecksumDatabase; cd != nil {
+		if m.Ecosystem != EcosystemGo {
+			fail(at+".checksumDatabase", "applies to go mounts only")
+		}
+		m.ChecksumDatabase.Key = strings.TrimSpace(cd.Key)
+		if m.ChecksumDatabase.Key != "" && strings.Count(m.ChecksumDatabase.Key, "+") < 2 {
+			fail(at+".checksumDatabase.key", "is not a verifier key (want <name>+<hash>+<key>, as GOSUMDB spells it)")
+		}
+		m.ChecksumDatabase.URL = parse("checksumDatabase.url", cd.URL)
+	}
+	if md.CredentialStrategy == StrategyService && m.PrivateUpstream != nil && !c.PrivateUpstreamToken.IsSet() {
+		fail("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service (mounts.%s)", name)
+	}
+	return m, ok
+}
+
+func definedPolicies(p map[string]*PolicyDoc) string {
+	if len(p) == 0 {
+		return "none"
+	}
+	return strings.Join(sortedKeys(p), ", ")
+}
+
+// checkMountName returns a problem with a mount's name, or "".
+func checkMountName(name string) string {
+	if name == "" || len(name) > 64 {
+		return "a mount name is 1 to 64 characters"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Sprintf("mount name %q may hold only letters, digits, '-', '_' and '.'", name)
+		}
+	}
+	return ""
+}
+
+// normaliseMountPath checks a mount's path prefix and returns it ending in "/".
+func normaliseMountPath(p string) (string, string) {
+	if p == "" || p[0] != '/' {
+		return "", fmt.Sprintf("must start with /, got %q", p)
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	if len(p) > 128 {
+		return "", fmt.Sprintf("%q is longer than 128 characters", p)
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/-._~", r)) {
+			return "", fmt.Sprintf("%q may hold only letters, digits, '/', '-', '.', '_' and '~'", p)
+		}
+	}
+	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+		if p != "/" && (seg == "" || seg == "." || seg == "..") {
+			return "", fmt.Sprintf("%q has an empty, \".\" or \"..\" segment", p)
+		}
+	}
+	if p != "/" && strings.HasPrefix(p, "/-/") {
+		return "", fmt.Sprintf("%q is under /-/, which Écluse keeps for its own endpoints", p)
+	}
+	if p == "/livez/" || p == "/readyz/" {
+		return "", fmt.Sprintf("%q is a health probe's path", p)
+	}
+	return p, ""
 }
 
 func validStrategy(s string) bool { return s == StrategyPassthrough || s == StrategyService }

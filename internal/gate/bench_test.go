@@ -3,6 +3,7 @@ package gate
 import (
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"net/url"
 	"os"
@@ -13,7 +14,6 @@ import (
 	jsontext "github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ecluse/ecluse/internal/budget"
-	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
@@ -65,14 +65,10 @@ func (m *memSource) Open(context.Context, *url.URL, redact.Secret) (io.ReadClose
 // rules, deciding at a clock that quarantines the newest fifth of the versions.
 func benchGate(tb testing.TB, name string, raw []byte, at time.Time) *Gate {
 	tb.Helper()
-	doc, err := config.ParseDocument([]byte(`{"rules":{
+	pol, errs := policy.Build(json.RawMessage(`{
 		"deny-scripts":{"type":"DenyInstallTimeExecution","precedence":200},
 		"exceptions":{"type":"AllowPackages","packages":["@corp/*","left-pad@^1"]},
-		"blocked":{"type":"DenyPackages","packages":["evil-*"]}}}`))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pol, errs := policy.Build(doc.Rules, policy.Options{})
+		"blocked":{"type":"DenyPackages","packages":["evil-*"]}}`), policy.Options{Ordering: npm.Semver{}})
 	if len(errs) > 0 {
 		tb.Fatal(errs)
 	}

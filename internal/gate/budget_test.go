@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ecluse/ecluse/internal/budget"
-	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 )
 
@@ -219,7 +218,7 @@ type countingDecider struct {
 	n atomic.Int64
 }
 
-func (c *countingDecider) Decide(v *npm.VersionInfo, now time.Time) policy.Decision {
+func (c *countingDecider) Decide(v *policy.Version, now time.Time) policy.Decision {
 	c.n.Add(1)
 	return c.Decider.Decide(v, now)
 }

@@ -100,7 +100,7 @@ func TestTarballEgressRefusals(t *testing.T) {
 		"evil.example.test":   {netip.MustParseAddr("10.0.0.1")},
 		"rebind.example.test": {netip.MustParseAddr("169.254.169.254")},
 	}
-	pol, _ := policy.Build(nil, policy.Options{})
+	pol, _ := policy.Build(nil, policy.Options{Ordering: npm.Semver{}})
 	build := func(t *testing.T, respect bool, extra ...string) *Gate {
 		// The allowlist matches ports: admit the test servers' random ports, as an
 		// operator allowlists a registry on a non-default port.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -65,12 +66,15 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 		}
 	}
 	if res.public != nil && res.source != SourcePrivate {
+		// One view serves every version in turn: each decision is explained before the
+		// next version is filled in.
+		view := new(policy.Version)
 		for i := range res.public.Versions {
 			v := &res.public.Versions[i].Info
 			if private[v.Version] || (version != "" && v.Version != version) {
 				continue
 			}
-			d := g.opts.Policy.Decide(v, now)
+			d := g.decide(v, view, now)
 			reason := d.Reason()
 			if d.Allowed && reason == "" {
 				reason = "admitted by rule " + d.Rule

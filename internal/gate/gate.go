@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -69,7 +68,9 @@ var (
 
 // Decider decides one untrusted version. It is pure and safe for concurrent use.
 type Decider interface {
-	Decide(v *npm.VersionInfo, now time.Time) policy.Decision
+	// Decide decides v at now (see policy.Policy.Decide). The Decision refers to v,
+	// which must stay unchanged while the Decision is used.
+	Decide(v *policy.Version, now time.Time) policy.Decision
 	// NextExpiry returns the first instant after now at which a policy exception lapses
 	// (which may change decisions), or the zero time when none will.
 	NextExpiry(now time.Time) time.Time
@@ -102,12 +103,16 @@ type Options struct {
 	Public Source
 	// Policy decides public versions. Required.
 	Policy Decider
-	// Internal are name patterns ("@corp/*", "corp-*", exact names; "*" does not cross
-	// "/") served from the private upstream only. Nil means none.
-	Internal []string
+	// Internal are the name patterns ("@corp/*", "corp-*", exact names; see
+	// policy.CompileGlob) served from the private upstream only. They match names
+	// whatever the case of their letters. Nil means none.
+	Internal *policy.Names
 	// PublicURL is the proxy's external base URL for rewritten tarball URLs. Nil means
 	// root-relative tarball URLs.
 	PublicURL *url.URL
+	// MountPath is the path prefix the mount is served under ("/npm/"): rewritten
+	// tarball URLs carry it after PublicURL. Empty or "/" means the root.
+	MountPath string
 	// Limits bound every upstream document.
 	Limits npm.Limits
 	// CacheTTL is how long fetched documents are reused. Zero means 5 minutes.
@@ -177,8 +182,6 @@ type Gate struct {
 	flight singleflight.Group
 	// tarballPrefix is computed once: rewriting runs for every served version.
 	tarballPrefix string
-	// internal holds the internal patterns in lower case.
-	internal []string
 	// copies holds the mirror verifications (see mirrorcheck.go).
 	copies *copyChecks
 	// parses counts documents parsed, for tests.
@@ -217,22 +220,16 @@ func New(opts Options) *Gate {
 	if opts.MirrorCheckWait <= 0 {
 		opts.MirrorCheckWait = 5 * time.Second
 	}
-	internal := make([]string, len(opts.Internal))
-	for i, p := range opts.Internal {
-		internal[i] = strings.ToLower(p)
-	}
 	g := &Gate{
-		internal:      internal,
 		opts:          opts,
 		log:           opts.Logger,
-		tarballPrefix: tarballPrefixOf(opts.PublicURL),
+		tarballPrefix: tarballPrefixOf(opts.PublicURL) + strings.TrimSuffix(opts.MountPath, "/"),
 		copies:        newCopyChecks(opts.MirrorChecks),
 	}
 	g.cache = newLRU(opts.CacheMaxBytes, g.onCacheRemove)
 	if c := opts.TarballManifest; c != nil {
-		// Every decision consults the versions refused for their tarballs.
+		// Every decision consults the versions refused for their tarballs (see decide).
 		g.refusals = newRefusals(c.MaxRefusals, c.RefusalTTL)
-		g.opts.Policy = refusingDecider{Decider: opts.Policy, record: g.refusals}
 	}
 	return g
 }
@@ -241,13 +238,7 @@ func New(opts Options) *Gate {
 // case: registries that accept upper-case names must not let "@Corp/x" slip past
 // "@corp/*" to the public side.
 func (g *Gate) isInternal(name string) bool {
-	name = strings.ToLower(name)
-	for _, p := range g.internal {
-		if ok, _ := path.Match(p, name); ok {
-			return true
-		}
-	}
-	return false
+	return g.opts.Internal.MatchFold(name)
 }
 
 // credentialKey is the cache key part for a caller's credential: empty when private

@@ -22,7 +22,6 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
-	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
@@ -187,15 +186,7 @@ func newFixture(t *testing.T, rules string, mutate func(*Options)) *fixture {
 	f := &fixture{priv: newRegistry(t), pub: newRegistry(t), mirror: &recordingMirror{}, clock: &atomic.Pointer[time.Time]{}}
 	n := now
 	f.clock.Store(&n)
-	doc := &config.Document{}
-	if rules != "" {
-		var err error
-		doc, err = config.ParseDocument([]byte(rules))
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	pol, errs := policy.Build(doc.Rules, policy.Options{})
+	pol, errs := policy.Build(rulesOf(t, rules), policy.Options{Ordering: npm.Semver{}})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -337,7 +328,7 @@ func TestAbbreviatedAndVersion(t *testing.T) {
 
 func TestPrivateFirst(t *testing.T) {
 	t.Run("internal pattern never asks the public side", func(t *testing.T) {
-		f := newFixture(t, "", func(o *Options) { o.Internal = []string{"@corp/*"} })
+		f := newFixture(t, "", func(o *Options) { o.Internal = mustNames(t, "@corp/*") })
 		f.pub.add("@corp/lib", "1.0.0", ver{v: "1.0.0", age: 30 * day})
 		_, err := f.gate.Packument(context.Background(), Query{Name: "@corp/lib"})
 		if !errors.Is(err, ErrNotFound) {
@@ -600,14 +591,30 @@ func TestPublicRefusalIsABadGateway(t *testing.T) {
 }
 
 func TestInternalPatternsIgnoreCase(t *testing.T) {
-	f := newFixture(t, "", func(o *Options) { o.Internal = []string{"@corp/*"} })
-	f.pub.add("@Corp/lib", "1.0.0", ver{v: "1.0.0", age: 30 * day})
-	if _, err := f.gate.Packument(context.Background(), Query{Name: "@Corp/lib"}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("err = %v, want not found from the private side only", err)
+	for _, tt := range []struct{ pattern, name string }{
+		{"@corp/*", "@Corp/lib"},
+		{"@Corp/*", "@corp/lib"},
+		{"@corp/**", "@CORP/LIB"},
+	} {
+		f := newFixture(t, "", func(o *Options) { o.Internal = mustNames(t, tt.pattern) })
+		f.pub.add(tt.name, "1.0.0", ver{v: "1.0.0", age: 30 * day})
+		if _, err := f.gate.Packument(context.Background(), Query{Name: tt.name}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("pattern %q, name %q: err = %v, want not found from the private side only", tt.pattern, tt.name, err)
+		}
+		if f.pub.totalHits() != 0 {
+			t.Errorf("pattern %q: the spelling %q of an internal name reached the public side", tt.pattern, tt.name)
+		}
 	}
-	if f.pub.totalHits() != 0 {
-		t.Error("an upper-case spelling of an internal name reached the public side")
+}
+
+// mustNames compiles internal name patterns.
+func mustNames(t testing.TB, patterns ...string) *policy.Names {
+	t.Helper()
+	n, err := policy.CompileNames(patterns)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return n
 }
 
 func TestExceptionExpiryEndsCachedDocument(t *testing.T) {

@@ -404,7 +404,7 @@ func TestTarballManifestRecord(t *testing.T) {
 
 	r := newRefusals(2, time.Hour)
 	for i, v := range []string{"1", "2", "3"} {
-		r.add("p", v, "sri", npm.Refusal{Rule: "r", Reason: v}, now.Add(time.Duration(i)*time.Minute))
+		r.add("p", v, "sri", policy.Refusal{Rule: "r", Reason: v}, now.Add(time.Duration(i)*time.Minute))
 	}
 	if r.count() != 2 || r.lookup(&npm.VersionInfo{Name: "p", Version: "1", Integrity: "sri"}, now) != nil ||
 		r.lookup(&npm.VersionInfo{Name: "p", Version: "3", Integrity: "sri"}, now) == nil {

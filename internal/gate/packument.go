@@ -75,8 +75,11 @@ type decided struct {
 // decideAll runs the policy over every version of an untrusted document.
 func (g *Gate) decideAll(doc *npm.Packument, now time.Time) decided {
 	d := decided{keep: make([]bool, len(doc.Versions)), nextChange: g.opts.Policy.NextExpiry(now)}
+	// One view serves every version in turn (and its digests' backing array with it):
+	// each decision is read to the end before the next version is filled in.
+	view := new(policy.Version)
 	for i := range doc.Versions {
-		dec := g.opts.Policy.Decide(&doc.Versions[i].Info, now)
+		dec := g.decide(&doc.Versions[i].Info, view, now)
 		d.keep[i] = dec.Allowed
 		if !dec.Allowed {
 			d.blocked++

@@ -20,7 +20,7 @@ const (
 type refusalKey struct{ name, version, integrity string }
 
 type refusalEntry struct {
-	refusal npm.Refusal
+	refusal policy.Refusal
 	at      time.Time // when it was recorded
 	expires time.Time
 }
@@ -42,7 +42,7 @@ type refusals struct {
 
 type refusalSnap struct {
 	version, integrity string
-	refusal            *npm.Refusal
+	refusal            *policy.Refusal
 	expires            time.Time
 }
 
@@ -58,7 +58,7 @@ func newRefusals(max int, ttl time.Duration) *refusals {
 
 // add records a refusal at now, making room by dropping expired entries and then the
 // oldest.
-func (r *refusals) add(name, version, integrity string, refusal npm.Refusal, now time.Time) {
+func (r *refusals) add(name, version, integrity string, refusal policy.Refusal, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := refusalKey{name, version, integrity}
@@ -88,8 +88,8 @@ func (r *refusals) add(name, version, integrity string, refusal npm.Refusal, now
 	r.snap.Store(&snap)
 }
 
-// lookup returns the live refusal of v, or nil.
-func (r *refusals) lookup(v *npm.VersionInfo, now time.Time) *npm.Refusal {
+// lookup returns the live refusal of v, or nil. It does not allocate.
+func (r *refusals) lookup(v *npm.VersionInfo, now time.Time) *policy.Refusal {
 	snap := r.snap.Load()
 	if snap == nil {
 		return nil
@@ -107,23 +107,4 @@ func (r *refusals) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.entries)
-}
-
-// refusingDecider is the policy as the gate consults it: a version with a recorded
-// refusal is decided with it (see npm.VersionInfo.Refusal); every other version is
-// decided by the policy alone.
-type refusingDecider struct {
-	Decider
-	record *refusals
-}
-
-var _ Decider = refusingDecider{}
-
-func (d refusingDecider) Decide(v *npm.VersionInfo, now time.Time) policy.Decision {
-	if ref := d.record.lookup(v, now); ref != nil {
-		refused := *v
-		refused.Refusal = ref
-		return d.Decider.Decide(&refused, now)
-	}
-	return d.Decider.Decide(v, now)
 }

@@ -167,7 +167,8 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 	if v == nil {
 		return nil, &NotFoundError{Message: fmt.Sprintf("%s@%s does not exist", q.Name, q.Version)}
 	}
-	dec := g.opts.Policy.Decide(&v.Info, g.opts.Now())
+	var view policy.Version
+	dec := g.decide(&v.Info, &view, g.opts.Now())
 	for _, rule := range dec.Warned {
 		g.log.InfoContext(ctx, "warn-mode rule would deny a tarball", "package", q.Name, "version", q.Version, "rule", rule)
 	}
@@ -290,7 +291,8 @@ func (g *Gate) judgeTarball(ctx context.Context, v *npm.Version, inspector *npm.
 		info := v.Info
 		info.InstallScripts = m.InstallScripts()
 		info.Gypfile = info.Gypfile || rep.GypFile
-		dec := g.opts.Policy.Decide(&info, g.opts.Now())
+		var view policy.Version
+		dec := g.decide(&info, &view, g.opts.Now())
 		for _, rule := range dec.Warned {
 			g.log.InfoContext(ctx, "warn-mode rule would deny a tarball for the code its package.json runs at install",
 				"package", name, "version", version, "rule", rule)
@@ -330,7 +332,7 @@ func (g *Gate) judgeTarball(ctx context.Context, v *npm.Version, inspector *npm.
 // it and returns the error that ends the stream.
 func (g *Gate) refuseTarball(ctx context.Context, v *npm.Version, rule string, kind RefusalKind, reason string, cause error) error {
 	name, version := v.Info.Name, v.Info.Version
-	g.refusals.add(name, version, v.Info.Integrity, npm.Refusal{Rule: rule, Reason: reason}, g.opts.Now())
+	g.refusals.add(name, version, v.Info.Integrity, policy.Refusal{Rule: rule, Reason: reason}, g.opts.Now())
 	// The refusal is visible to every decision from here on; renderings made before it
 	// are dropped with the document they were made from (and one being stored now
 	// sees that document evicted, and is not kept).

@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // syntheticVersions returns n versions of a mix that exercises every rule of benchDoc:
 // mostly old and clean, some young, some with scripts, some in the exception scope,
 // some ranged, some on the deny list.
-func syntheticVersions(n int) []npm.VersionInfo {
-	vs := make([]npm.VersionInfo, n)
+func syntheticVersions(n int) []Version {
+	vs := make([]Version, n)
 	for i := range vs {
 		v := version(fmt.Sprintf("pkg-%d", i%500), fmt.Sprintf("1.%d.%d", i%17, i%5), time.Duration(i%60)*day)
 		switch i % 10 {
@@ -68,8 +66,7 @@ func BenchmarkAbstainingRule(b *testing.B) {
 	v := version("react", "18.2.0", 30*day)
 	b.ReportAllocs()
 	for b.Loop() {
-		var sv versionCache
-		if verdict, _ := r.eval(v, now, &sv); verdict != abstain {
+		if verdict, _ := r.eval(v, now); verdict != abstain {
 			b.Fatal("rule did not abstain")
 		}
 	}

@@ -2,14 +2,12 @@ package policy
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/ecluse/ecluse/internal/config"
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // Options are the settings of a Policy that do not come from the rules map.
@@ -19,12 +17,28 @@ type Options struct {
 	// "sha512" or "blake2b", in any case. Empty means "sha256". Nothing weaker than
 	// sha256 is accepted.
 	MinIntegrity string
+	// Ordering reads the version ranges of package patterns ("typescript@>=5.0.0") in
+	// the ecosystem's own version syntax. Nil means the ecosystem has none: a pattern
+	// with a range is then a Build error.
+	Ordering Ordering
+	// Path is the document path of the rules map, the prefix every error about it is
+	// reported under ("rules.min-age: ..."); a named policy passes
+	// "policies.<name>.rules". Empty means "rules".
+	Path string
+	// Ecosystem names the ecosystem whose package names the patterns match: "npm" or
+	// "go" (others as they come). It decides only how the name part of a pattern is
+	// checked at Build: npm's name characters and scopes for npm, the glob dialect
+	// alone (see CompileGlob) for any other. Empty means "npm".
+	Ecosystem string
 }
+
+// EcosystemNPM is Options.Ecosystem's default.
+const EcosystemNPM = "npm"
 
 // Policy is a validated, compiled rule set. It is immutable after Build and safe for
 // concurrent use.
 type Policy struct {
-	floor npm.Algorithm
+	floor algorithm
 	// rules are in evaluation order: precedence descending, then name ascending.
 	rules []rule
 	// suppressed names the built-in rules the document switched off with null.
@@ -46,7 +60,8 @@ var (
 )
 
 // Error is one problem found by Build. Its text is "<path>: <message>", where the path
-// is "rules.<name>" or "PROXY_MIN_PUBLIC_INTEGRITY".
+// is Options.Path ("rules") for the rules map as a whole, Options.Path and the rule's
+// name ("rules.<name>") for one rule, or "PROXY_MIN_PUBLIC_INTEGRITY".
 type Error struct {
 	// Path is the document path or setting the problem concerns.
 	Path string
@@ -89,7 +104,7 @@ type draft struct {
 	precedence int
 	mode       string
 	ageSeconds int64
-	packages   []config.PackageEntry
+	packages   []packageEntry
 	origin     string
 }
 
@@ -104,27 +119,36 @@ func defaults() map[string]*draft {
 	}
 }
 
-// Build merges the document's rules over the built-in default policy, validates the
-// result and compiles it. It returns every problem it finds, never just the first; on
-// any problem the Policy is nil.
+// Build decodes the rules map (the JSON object under the document's "rules"), merges it
+// over the built-in default policy, validates the result and compiles it. A nil, empty
+// or null rules means none were written: the built-in defaults alone. It returns every
+// problem it finds, never just the first, each a *Error under its path; on any problem
+// the Policy is nil.
 //
 // The merge, entry by entry: a name of a built-in rule with a null value suppresses that
 // rule; the same name with an object patches the fields it writes (a "type", if given,
 // must be the built-in one's); any other name adds a rule and must give its "type".
-func Build(rules map[string]*config.RuleSpec, opts Options) (*Policy, []error) {
+func Build(rules json.RawMessage, opts Options) (*Policy, []error) {
 	var errs []error
 	floor, err := parseFloor(opts.MinIntegrity)
 	if err != nil {
 		errs = append(errs, err)
 	}
+	prefix := opts.Path
+	if prefix == "" {
+		prefix = "rules"
+	}
+	specs, decodeErrs := decodeRules(rules, prefix)
+	errs = append(errs, decodeErrs...)
 
 	drafts := defaults()
 	builtin := defaults()
 	var suppressed []string
-	for _, key := range sortedNames(rules) {
-		spec := rules[key]
+	for _, key := range sortedNames(specs) {
+		spec := specs[key]
+		path := prefix + "." + key
 		fail := func(kind error, format string, args ...any) {
-			errs = append(errs, &Error{Path: "rules." + key, Msg: fmt.Sprintf(format, args...), Kind: kind})
+			errs = append(errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...), Kind: kind})
 		}
 		if msg := checkRuleName(key); msg != "" {
 			fail(ErrInvalid, "%s", msg)
@@ -150,7 +174,7 @@ func Build(rules map[string]*config.RuleSpec, opts Options) (*Policy, []error) {
 
 	p := &Policy{floor: floor, suppressed: suppressed}
 	for _, name := range sortedNames(drafts) {
-		r, ruleErrs := compile(drafts[name])
+		r, ruleErrs := compile(drafts[name], prefix+"."+name, &opts)
 		errs = append(errs, ruleErrs...)
 		p.rules = append(p.rules, r)
 	}
@@ -168,45 +192,30 @@ func Build(rules map[string]*config.RuleSpec, opts Options) (*Policy, []error) {
 	return p, nil
 }
 
-// written lists the keys a spec carries: those its JSON object had, plus any non-zero
-// field (so a RuleSpec built in Go, with no record of its keys, is read the same way).
-func written(s *config.RuleSpec) map[string]bool {
-	w := map[string]bool{}
-	for _, k := range s.Keys() {
-		w[k] = true
-	}
-	w["type"] = w["type"] || s.Type != ""
-	w["precedence"] = w["precedence"] || s.Precedence != nil
-	w["mode"] = w["mode"] || s.Mode != ""
-	w["ageSeconds"] = w["ageSeconds"] || s.AgeSeconds != nil
-	w["packages"] = w["packages"] || s.Packages != nil
-	return w
-}
-
-var commonFields = []string{"type", "precedence", "mode"}
+var commonFields = []string{keyType, keyPrecedence, keyMode}
 
 // mergeOne applies one non-null entry. base is the built-in rule of that name, if any.
 // It reports problems through fail. It returns nil when the entry has no usable type;
 // otherwise the merged draft, which compile validates further.
-func mergeOne(key string, s *config.RuleSpec, base *draft, isBuiltin bool, fail func(error, string, ...any)) *draft {
-	w := written(s)
+func mergeOne(key string, s *ruleSpec, base *draft, isBuiltin bool, fail func(error, string, ...any)) *draft {
+	w := s.written
 	var d draft
 	switch {
 	case isBuiltin:
 		d = *base
 		d.origin = "patched"
-		if w["type"] && s.Type != base.typ.name {
+		if w[keyType] && s.typ != base.typ.name {
 			fail(ErrTypeMismatch, "type %q differs from the built-in rule's type %q; patch it without a type, or give the new rule another name",
-				s.Type, base.typ.name)
+				s.typ, base.typ.name)
 			return nil
 		}
-	case s.Type == "":
+	case s.typ == "":
 		fail(ErrUnknownType, "a new rule needs a \"type\" (one of %s)", strings.Join(typeNames(), ", "))
 		return nil
 	default:
-		t, ok := lookupType(s.Type)
+		t, ok := lookupType(s.typ)
 		if !ok {
-			fail(ErrUnknownType, "unknown rule type %q (one of %s)", s.Type, strings.Join(typeNames(), ", "))
+			fail(ErrUnknownType, "unknown rule type %q (one of %s)", s.typ, strings.Join(typeNames(), ", "))
 			return nil
 		}
 		d = draft{name: key, typ: t, precedence: t.precedence, mode: ModeEnforce, origin: "added"}
@@ -221,34 +230,35 @@ func mergeOne(key string, s *config.RuleSpec, base *draft, isBuiltin bool, fail 
 			fail(ErrUnknownField, "field %q is not valid for type %s (valid: %s)", k, d.typ.name, strings.Join(valid, ", "))
 		}
 	}
-	if w["precedence"] {
-		if s.Precedence == nil {
+	if w[keyPrecedence] {
+		if s.precedence == nil {
 			fail(ErrInvalid, "precedence must be an integer, not null")
 		} else {
-			d.precedence = *s.Precedence
+			d.precedence = *s.precedence
 		}
 	}
-	if w["mode"] {
-		d.mode = s.Mode
+	if w[keyMode] {
+		d.mode = s.mode
 	}
-	if w["ageSeconds"] && d.typ.kind == kindMinAge {
-		if s.AgeSeconds == nil {
+	if w[keyAgeSeconds] && d.typ.kind == kindMinAge {
+		if s.ageSeconds == nil {
 			fail(ErrInvalid, "ageSeconds must be a positive number of seconds, not null")
 		} else {
-			d.ageSeconds = *s.AgeSeconds
+			d.ageSeconds = *s.ageSeconds
 		}
 	}
-	if w["packages"] {
-		d.packages = s.Packages
+	if w[keyPackages] {
+		d.packages = s.packages
 	}
 	return &d
 }
 
-// compile validates a merged draft and turns it into a rule, returning every problem.
-func compile(d *draft) (rule, []error) {
+// compile validates a merged draft and turns it into a rule, returning every problem,
+// each under path.
+func compile(d *draft, path string, opts *Options) (rule, []error) {
 	var errs []error
 	fail := func(kind error, format string, args ...any) {
-		errs = append(errs, &Error{Path: "rules." + d.name, Msg: fmt.Sprintf(format, args...), Kind: kind})
+		errs = append(errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...), Kind: kind})
 	}
 	r := rule{name: d.name, typ: d.typ, precedence: d.precedence, origin: d.origin}
 	switch d.mode {
@@ -277,7 +287,7 @@ func compile(d *draft) (rule, []error) {
 			fail(ErrInvalid, "packages must list at least one pattern")
 		}
 		for i, e := range d.packages {
-			pat, err := compilePattern(e, d.typ.kind == kindAllowPackages)
+			pat, err := compilePattern(e, d.typ.kind == kindAllowPackages, opts)
 			if err != nil {
 				fail(ErrInvalid, "packages[%d]: %v", i, err)
 				continue

@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/ecluse/ecluse/internal/config"
+	"github.com/ecluse/ecluse/internal/npm"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -165,23 +166,145 @@ func TestBuildMerge(t *testing.T) {
 	}
 }
 
-// TestBuildGoSpecs covers RuleSpecs built in Go rather than decoded, which carry no
-// record of their keys: non-zero fields count as written.
-func TestBuildGoSpecs(t *testing.T) {
-	p, errs := Build(map[string]*config.RuleSpec{
-		"min-age": {AgeSeconds: ptr(int64(60))},
-		"blocked": {Type: TypeDenyPackages, Packages: []config.PackageEntry{{Pattern: "evil"}}},
-	}, Options{})
+// TestBuildRawRules covers what the rules map may be as a whole: absent, null or empty
+// all mean the defaults, and surrounding space does not matter.
+func TestBuildRawRules(t *testing.T) {
+	for _, raw := range []string{"", "null", " null ", "{}", " {} \n"} {
+		p, errs := Build(json.RawMessage(raw), Options{})
+		if len(errs) > 0 {
+			t.Errorf("Build(%q) = %v", raw, errs)
+			continue
+		}
+		if e := p.Effective(now); len(e.Rules) != 1 || e.Rules[0].Origin != "default" {
+			t.Errorf("Build(%q).Effective().Rules = %+v, want the defaults", raw, e.Rules)
+		}
+	}
+}
+
+// TestBuildPath: errors are reported under Options.Path, "rules" when it is empty.
+func TestBuildPath(t *testing.T) {
+	raw := json.RawMessage(`{"min-age":{"ageSeconds":0},"x":{"type":"Nope"}}`)
+	_, errs := Build(raw, Options{Path: "policies.strict.rules"})
+	want := []string{
+		"policies.strict.rules.min-age: ageSeconds must be a positive number of seconds, got 0",
+		`policies.strict.rules.x: unknown rule type "Nope"`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("Build = %q, want %d errors", errs, len(want))
+	}
+	for i := range want {
+		var pe *Error
+		if !strings.HasPrefix(errs[i].Error(), want[i]) || !errors.As(errs[i], &pe) || !strings.HasPrefix(pe.Path, "policies.strict.rules.") {
+			t.Errorf("error %d = %q, want prefix %q", i, errs[i], want[i])
+		}
+	}
+	_, errs = Build(json.RawMessage(`[]`), Options{Path: "policies.strict.rules"})
+	if len(errs) != 1 || errs[0].Error() != "policies.strict.rules: expected an object of rules, got JSON array" {
+		t.Errorf("Build([]) = %q", errs)
+	}
+}
+
+// TestDecodeErrors covers the strict decoding of the rules map: unknown keys and wrong
+// JSON types, each reported under its rule, every rule decoded even after one failed.
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules string
+		want  []string
+		kind  error
+	}{
+		{"not an object", `"min-age"`, []string{"rules: expected an object of rules, got JSON string"}, ErrInvalid},
+		{"not JSON", `{"min-age":`, []string{"rules: invalid JSON"}, ErrInvalid},
+		{"trailing data", `{} {}`, []string{"rules: invalid JSON"}, ErrInvalid},
+		{"unknown key", `{"min-age":{"agSeconds":5}}`, []string{`rules.min-age: unknown key "agSeconds"`}, ErrUnknownField},
+		{"two unknown keys and two rules", `{"a":{"x":1,"y":2},"b":{"packages":[{"reason":"r"}]}}`, []string{
+			`rules.a: unknown key "x"`, `rules.a: unknown key "y"`, `rules.b: packages[0]: package entry object needs a non-empty "pattern"`,
+		}, nil},
+		{"rule not an object", `{"min-age":7}`, []string{"rules.min-age: expected a rule object (or null to suppress a built-in rule), got JSON number"}, ErrInvalid},
+		{"wrong type for ageSeconds", `{"min-age":{"ageSeconds":"week"}}`, []string{"rules.min-age: ageSeconds: expected int64, got JSON string"}, ErrInvalid},
+		{"fractional ageSeconds", `{"min-age":{"ageSeconds":1.5}}`, []string{"rules.min-age: ageSeconds: expected int64, got JSON number 1.5"}, ErrInvalid},
+		{"wrong type for type", `{"x":{"type":5}}`, []string{"rules.x: type: expected string, got JSON number"}, ErrInvalid},
+		{"wrong type for precedence", `{"min-age":{"precedence":"high"}}`, []string{"rules.min-age: precedence: expected int, got JSON string"}, ErrInvalid},
+		{"wrong type for mode", `{"min-age":{"mode":true}}`, []string{"rules.min-age: mode: expected string, got JSON bool"}, ErrInvalid},
+		{"packages not an array", `{"a":{"type":"AllowPackages","packages":"left-pad"}}`, []string{"rules.a: packages: expected an array of patterns, got JSON string"}, ErrInvalid},
+		{"package entry of the wrong kind", `{"a":{"type":"AllowPackages","packages":["ok",5,null]}}`, []string{
+			`rules.a: packages[1]: a package entry is a pattern string or an object {"pattern", "reason", "expires"}, not JSON number`,
+			`rules.a: packages[2]: a package entry is a pattern string or an object {"pattern", "reason", "expires"}, not JSON null`,
+		}, ErrInvalid},
+		{"package entry with an unknown key", `{"a":{"type":"AllowPackages","packages":[{"pattern":"a","why":"?"}]}}`, []string{
+			`rules.a: packages[0]: unknown key "why" (valid: pattern, reason, expires)`,
+		}, ErrInvalid},
+		{"package entry field of the wrong type", `{"a":{"type":"AllowPackages","packages":[{"pattern":"a","expires":20261231}]}}`, []string{
+			`rules.a: packages[0]: expires: expected string, got JSON number`,
+		}, ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, errs := Build(json.RawMessage(tt.rules), Options{})
+			if p != nil || len(errs) != len(tt.want) {
+				t.Fatalf("Build(%s) = %v, %q; want %d errors %q", tt.rules, p, errs, len(tt.want), tt.want)
+			}
+			for i, err := range errs {
+				if !strings.HasPrefix(err.Error(), tt.want[i]) {
+					t.Errorf("Build(%s) error %d = %q, want prefix %q", tt.rules, i, err, tt.want[i])
+				}
+				if tt.kind != nil && !errors.Is(err, tt.kind) {
+					t.Errorf("errors.Is(%q, %v) = false", err, tt.kind)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeWritten checks that a key written as null counts as written: merging reads
+// "the document set this", not "the document set this to a non-zero value".
+func TestDecodeWritten(t *testing.T) {
+	specs, errs := decodeRules(json.RawMessage(`{"min-age":{"type":null,"mode":null,"precedence":3},"off":null}`), "rules")
 	if len(errs) > 0 {
-		t.Fatalf("Build = %v", errs)
+		t.Fatal(errs)
 	}
-	e := p.Effective(now)
-	if len(e.Rules) != 2 || e.Rules[1].AgeSeconds != 60 || e.Rules[0].Name != "blocked" {
-		t.Errorf("Effective().Rules = %+v", e.Rules)
+	s := specs["min-age"]
+	if s == nil || !s.written[keyType] || !s.written[keyMode] || !s.written[keyPrecedence] || s.written[keyAgeSeconds] || *s.precedence != 3 {
+		t.Errorf("decoded min-age = %+v", s)
 	}
-	_, errs = Build(map[string]*config.RuleSpec{"min-age": {Packages: []config.PackageEntry{{Pattern: "x"}}}}, Options{})
-	if len(errs) != 1 || !errors.Is(errs[0], ErrUnknownField) {
-		t.Errorf("Build(min-age with packages) = %v, want one ErrUnknownField", errs)
+	if v, ok := specs["off"]; !ok || v != nil {
+		t.Errorf("rules.off = %v, %v; want present and nil (suppress)", v, ok)
+	}
+}
+
+// TestRangeNeedsOrdering: without an Ordering, a range is an error with its path, and
+// a pattern without one is fine.
+func TestRangeNeedsOrdering(t *testing.T) {
+	raw := json.RawMessage(`{"a":{"type":"AllowPackages","packages":["left-pad","typescript@>=5"]}}`)
+	_, errs := Build(raw, Options{Ecosystem: "go"})
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), `rules.a: packages[1]: malformed pattern "typescript@>=5": version range ">=5": this ecosystem has no version ordering`) {
+		t.Errorf("Build without an ordering = %q", errs)
+	}
+	if _, errs := Build(json.RawMessage(`{"a":{"type":"AllowPackages","packages":["left-pad"]}}`), Options{}); len(errs) > 0 {
+		t.Errorf("Build without an ordering or a range = %q", errs)
+	}
+}
+
+// TestGoPatterns: outside npm, a pattern's name part is held to the glob dialect alone,
+// so module paths with "/" and "**" are patterns.
+func TestGoPatterns(t *testing.T) {
+	p, errs := Build(json.RawMessage(`{"ours":{"type":"AllowPackages","packages":["corp.example.com/**","example.com/x/*"]}}`),
+		Options{Ecosystem: "go"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for name, want := range map[string]bool{
+		"corp.example.com/a": true, "corp.example.com/a/b/c": true, "corp.example.com": false,
+		"example.com/x/y": true, "example.com/x/y/z": false, "other.example.com/a": false,
+	} {
+		v := version(name, "v1.0.0", time.Hour)
+		if got := p.Decide(v, now).Allowed; got != want {
+			t.Errorf("Decide(%s) allowed = %v, want %v", name, got, want)
+		}
+	}
+	_, errs = Build(json.RawMessage(`{"ours":{"type":"AllowPackages","packages":["corp example.com/**"]}}`), Options{Ecosystem: "go"})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a space is not allowed") {
+		t.Errorf("Build with a space = %q", errs)
 	}
 }
 
@@ -395,10 +518,11 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var rules map[string]*config.RuleSpec
+			var rules json.RawMessage
 			if tt.doc != "" {
-				rules = parseRules(t, tt.doc)
+				rules = rulesOf(t, tt.doc)
 			}
+			tt.opts.Ordering = npm.Semver{}
 			p, errs := Build(rules, tt.opts)
 			if p != nil {
 				t.Errorf("Build(%s) returned a policy alongside errors", tt.doc)
@@ -425,11 +549,11 @@ func TestBuildErrors(t *testing.T) {
 // TestBuildReportsEverything checks that problems in several rules, several problems in
 // one rule, and a bad floor are all returned together.
 func TestBuildReportsEverything(t *testing.T) {
-	rules := parseRules(t, `{"rules":{
+	rules := rulesOf(t, `{"rules":{
 		"min-age":{"ageSeconds":-5,"packages":["x"],"mode":"loud"},
 		"x":{"type":"Nope"},
 		"y":{"type":"DenyPackages","packages":["ok","bad pattern"]}}}`)
-	_, errs := Build(rules, Options{MinIntegrity: "sha1"})
+	_, errs := Build(rules, Options{MinIntegrity: "sha1", Ordering: npm.Semver{}})
 	want := []string{
 		"PROXY_MIN_PUBLIC_INTEGRITY: ",
 		`rules.min-age: field "packages"`,

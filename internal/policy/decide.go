@@ -2,8 +2,6 @@ package policy
 
 import (
 	"time"
-
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // Decision is the outcome of Decide for one version. Only the exported fields are
@@ -27,7 +25,7 @@ type Decision struct {
 	Warned []string
 
 	policy *Policy
-	v      *npm.VersionInfo
+	v      *Version
 	now    time.Time
 	// rule indexes policy.rules: the deciding rule or, for a default denial, the MinAge
 	// rule that would admit first. -1 when neither applies.
@@ -53,22 +51,22 @@ type Decision struct {
 // version is refused (deny by default). Warn-mode rules never change the outcome.
 //
 // Decide is pure and safe for concurrent use. It does not allocate, except to record a
-// warn-mode rule that triggered, or to parse the version for an unusual range spelling
-// only the semver library understands.
-// The Decision refers to v: do not modify v while still using the Decision's methods.
-func (p *Policy) Decide(v *npm.VersionInfo, now time.Time) Decision {
+// warn-mode rule that triggered, or where the ecosystem's range predicate does (npm's
+// does not for the usual range spellings).
+// The Decision refers to v: v must stay alive, unmodified, as long as the Decision's
+// methods may be called.
+func (p *Policy) Decide(v *Version, now time.Time) Decision {
 	d := Decision{policy: p, v: v, now: now, rule: -1, pattern: -1, overruled: -1}
-	if !npm.StrongestAlgorithm(v.Integrity).AtLeast(p.floor) {
+	if !meetsFloor(v.Digests, p.floor) {
 		d.Rule = RuleIntegrityFloor
 		return d
 	}
 	if r := v.Refusal; r != nil {
-		// Recorded by the gate after it read the version's tarball: refused like the
-		// floor refuses, whatever the rules say.
+		// Recorded by the gate (after it read the version's artifact, say): refused
+		// like the floor refuses, whatever the rules say.
 		d.Rule, d.refused = r.Rule, true
 		return d
 	}
-	var sv versionCache
 	decided := false
 	level := 0
 	ageRule := -1
@@ -77,7 +75,7 @@ func (p *Policy) Decide(v *npm.VersionInfo, now time.Time) Decision {
 		if decided && r.precedence < level {
 			break
 		}
-		verdict, pat := r.eval(v, now, &sv)
+		verdict, pat := r.eval(v, now)
 		if r.warn {
 			if verdict == deny {
 				d.Warned = append(d.Warned, r.name)

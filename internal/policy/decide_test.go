@@ -7,14 +7,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // decideCase is one row of the decision tables.
 type decideCase struct {
 	name    string
-	v       *npm.VersionInfo
+	v       *Version
 	allowed bool
 	rule    string
 	// reason is the exact reason, or when it ends in "…" a prefix of it.
@@ -52,7 +50,7 @@ func runDecide(t *testing.T, p *Policy, tests []decideCase) {
 	}
 }
 
-func with(v *npm.VersionInfo, f func(*npm.VersionInfo)) *npm.VersionInfo {
+func with(v *Version, f func(*Version)) *Version {
 	f(v)
 	return v
 }
@@ -84,7 +82,7 @@ func TestMinAge(t *testing.T) {
 			reason: "a@1.0.0 was published less than a minute ago; rule min-age admits versions older than 7 days (this one in 7 days)",
 		},
 		{
-			name: "no publish time", v: with(version("a", "1.0.0", 0), func(v *npm.VersionInfo) { v.Published = time.Time{} }),
+			name: "no publish time", v: with(version("a", "1.0.0", 0), func(v *Version) { v.Published = time.Time{} }),
 			rule:   RuleDefaultDeny,
 			reason: "a@1.0.0 has no usable publish time, so rule min-age cannot vouch for its age; no rule admits it",
 		},
@@ -124,27 +122,32 @@ func TestDenyInstallTimeExecution(t *testing.T) {
 		{name: "clean and old", v: version("foo", "1.0.0", old), allowed: true, rule: "min-age"},
 		{
 			name: "postinstall", rule: "deny-scripts",
-			v:      with(version("foo", "1.0.0", old), func(v *npm.VersionInfo) { v.InstallScripts = []string{"postinstall"} }),
+			v:      with(version("foo", "1.0.0", old), func(v *Version) { v.InstallScripts = []string{"postinstall"} }),
 			reason: "foo@1.0.0 declares a postinstall script; rule deny-scripts denies install-time execution",
 		},
 		{
 			name: "three scripts", rule: "deny-scripts",
-			v:      with(version("foo", "1.0.0", old), func(v *npm.VersionInfo) { v.InstallScripts = []string{"preinstall", "install", "postinstall"} }),
+			v:      with(version("foo", "1.0.0", old), func(v *Version) { v.InstallScripts = []string{"preinstall", "install", "postinstall"} }),
 			reason: "foo@1.0.0 declares preinstall, install and postinstall scripts; rule deny-scripts denies install-time execution",
 		},
 		{
-			name: "hasInstallScript flag only", rule: "deny-scripts",
-			v:      with(version("foo", "1.0.0", old), func(v *npm.VersionInfo) { v.HasInstallScript = true }),
-			reason: "foo@1.0.0 is flagged as running an install script (hasInstallScript); rule deny-scripts denies install-time execution",
-		},
-		{
-			name: "gypfile", rule: "deny-scripts",
-			v:      with(version("foo", "1.0.0", old), func(v *npm.VersionInfo) { v.Gypfile = true }),
+			name: "a summary says how it runs code", rule: "deny-scripts",
+			v: with(version("foo", "1.0.0", old), func(v *Version) {
+				v.InstallScripts, v.InstallSummary = []string{"binding.gyp"}, "builds a native addon at install time (binding.gyp)"
+			}),
 			reason: "foo@1.0.0 builds a native addon at install time (binding.gyp); rule deny-scripts denies install-time execution",
 		},
 		{
+			name: "an empty list runs nothing", allowed: true, rule: "min-age",
+			v: with(version("foo", "1.0.0", old), func(v *Version) { v.InstallScripts = []string{} }),
+		},
+		{
+			name: "a summary without scripts runs nothing", allowed: true, rule: "min-age",
+			v: with(version("foo", "1.0.0", old), func(v *Version) { v.InstallSummary = "would say something" }),
+		},
+		{
 			name: "young with a script is denied by the script rule, with no admission time", rule: "deny-scripts",
-			v: with(version("foo", "1.0.0", day), func(v *npm.VersionInfo) { v.InstallScripts = []string{"install"} }),
+			v: with(version("foo", "1.0.0", day), func(v *Version) { v.InstallScripts = []string{"install"} }),
 		},
 		{name: "young and clean waits for min-age", v: version("foo", "1.0.0", day), rule: RuleDefaultDeny, admitAt: now.Add(13 * day)},
 	})
@@ -155,14 +158,14 @@ func TestDenyDeprecated(t *testing.T) {
 	runDecide(t, p, []decideCase{
 		{
 			name: "deprecated", rule: "old",
-			v: with(version("request", "2.88.2", 300*day), func(v *npm.VersionInfo) {
+			v: with(version("request", "2.88.2", 300*day), func(v *Version) {
 				v.Deprecated = "request has been deprecated,\nsee https://example.invalid/issue"
 			}),
 			reason: `request@2.88.2 is deprecated ("request has been deprecated, see https://example.invalid/issue"); rule old denies deprecated versions`,
 		},
 		{
 			name: "long message is clipped", rule: "old",
-			v:      with(version("x", "1.0.0", 300*day), func(v *npm.VersionInfo) { v.Deprecated = strings.Repeat("é", 200) }),
+			v:      with(version("x", "1.0.0", 300*day), func(v *Version) { v.Deprecated = strings.Repeat("é", 200) }),
 			reason: `x@1.0.0 is deprecated ("` + strings.Repeat("é", 80) + `…"); rule old denies deprecated versions`,
 		},
 		{name: "not deprecated", v: version("x", "1.0.0", 300*day), allowed: true, rule: "min-age"},
@@ -234,7 +237,7 @@ func TestPrecedence(t *testing.T) {
 		p := mustBuild(t, `{"rules":{"old":{"type":"DenyDeprecated","precedence":100}}}`, Options{})
 		runDecide(t, p, []decideCase{{
 			name: "tie", rule: "old",
-			v:      with(version("x", "1.0.0", 30*day), func(v *npm.VersionInfo) { v.Deprecated = "no" }),
+			v:      with(version("x", "1.0.0", 30*day), func(v *Version) { v.Deprecated = "no" }),
 			reason: `x@1.0.0 is deprecated ("no"); rule old denies deprecated versions; rule min-age would admit it, but at equal precedence (100) a denial wins`,
 		}})
 	})
@@ -269,8 +272,8 @@ func TestPrecedence(t *testing.T) {
 			"deny-scripts":{"type":"DenyInstallTimeExecution"},
 			"native":{"type":"AllowPackages","packages":["esbuild"]}}}`, Options{})
 		runDecide(t, p, []decideCase{
-			{name: "esbuild", v: with(version("esbuild", "0.20.0", day), func(v *npm.VersionInfo) { v.InstallScripts = []string{"postinstall"} }), allowed: true, rule: "native"},
-			{name: "other", v: with(version("other", "1.0.0", 30*day), func(v *npm.VersionInfo) { v.InstallScripts = []string{"postinstall"} }), rule: "deny-scripts"},
+			{name: "esbuild", v: with(version("esbuild", "0.20.0", day), func(v *Version) { v.InstallScripts = []string{"postinstall"} }), allowed: true, rule: "native"},
+			{name: "other", v: with(version("other", "1.0.0", 30*day), func(v *Version) { v.InstallScripts = []string{"postinstall"} }), rule: "deny-scripts"},
 		})
 	})
 }
@@ -281,7 +284,7 @@ func TestWarnMode(t *testing.T) {
 		"deprecated":{"type":"DenyDeprecated","mode":"warn","precedence":50},
 		"trial-block":{"type":"DenyPackages","mode":"warn","packages":["x"]},
 		"exceptions":{"type":"AllowPackages","packages":["native"]}}}`, Options{})
-	scripts := func(v *npm.VersionInfo) { v.InstallScripts = []string{"postinstall"} }
+	scripts := func(v *Version) { v.InstallScripts = []string{"postinstall"} }
 	runDecide(t, p, []decideCase{
 		{name: "clean", v: version("a", "1.0.0", 30*day), allowed: true, rule: "min-age"},
 		{name: "scripts warned, still admitted", v: with(version("a", "1.0.0", 30*day), scripts), allowed: true, rule: "min-age", warned: []string{"deny-scripts"}},
@@ -291,7 +294,7 @@ func TestWarnMode(t *testing.T) {
 		},
 		{
 			name: "a warn rule below the deciding precedence could not have mattered",
-			v:    with(version("a", "1.0.0", 30*day), func(v *npm.VersionInfo) { v.Deprecated = "old" }), allowed: true, rule: "min-age",
+			v:    with(version("a", "1.0.0", 30*day), func(v *Version) { v.Deprecated = "old" }), allowed: true, rule: "min-age",
 		},
 		{
 			name: "a warn rule under an exception that outranks it",
@@ -299,7 +302,7 @@ func TestWarnMode(t *testing.T) {
 		},
 		{
 			name: "default deny records every warn rule that would deny", rule: RuleDefaultDeny, admitAt: now.Add(6 * day),
-			v:      with(version("a", "1.0.0", day), func(v *npm.VersionInfo) { v.Deprecated = "old"; scripts(v) }),
+			v:      with(version("a", "1.0.0", day), func(v *Version) { v.Deprecated = "old"; scripts(v) }),
 			warned: []string{"deny-scripts", "deprecated"},
 		},
 	})
@@ -320,8 +323,8 @@ func TestWarnMode(t *testing.T) {
 func TestIntegrityFloor(t *testing.T) {
 	// An exception for everything, at the highest precedence, still cannot lift the floor.
 	p := mustBuild(t, `{"rules":{"everything":{"type":"AllowPackages","precedence":1000000,"packages":["*","@*/*"]}}}`, Options{})
-	set := func(integrity, shasum string) func(*npm.VersionInfo) {
-		return func(v *npm.VersionInfo) { v.Integrity, v.Shasum = integrity, shasum }
+	set := func(integrity, shasum string) func(*Version) {
+		return func(v *Version) { v.Digests = sriDigests(integrity, shasum) }
 	}
 	runDecide(t, p, []decideCase{
 		{name: "sha512", v: version("bar", "2.0.0", day), allowed: true, rule: "everything"},
@@ -348,8 +351,34 @@ func TestIntegrityFloor(t *testing.T) {
 			rule: RuleIntegrityFloor, reason: "bar@2.0.0 has no sha256-or-stronger integrity digest (its integrity field is malformed)…",
 		},
 		{
-			name: "floor comes before scripts", v: with(version("bar", "2.0.0", 3000*day), func(v *npm.VersionInfo) { v.Integrity = ""; v.Gypfile = true }),
+			name: "floor comes before scripts", v: with(version("bar", "2.0.0", 3000*day), func(v *Version) { v.Digests = nil; v.InstallScripts = []string{"install"} }),
 			rule: RuleIntegrityFloor,
+		},
+		{
+			name: "a legacy field of another name", v: with(version("bar", "2.0.0", 3000*day), func(v *Version) { v.Digests = []Digest{{Algorithm: "md5", Value: "x", Legacy: "md5sum"}} }),
+			rule: RuleIntegrityFloor, reason: "bar@2.0.0 has no sha256-or-stronger integrity digest (only a legacy md5 md5sum)…",
+		},
+		{
+			name: "a strong digest in a legacy field counts", v: with(version("bar", "2.0.0", day), func(v *Version) {
+				v.Digests = []Digest{{Algorithm: "sha256", Value: sha256Integrity[len("sha256-"):], Legacy: "checksum"}}
+			}),
+			allowed: true, rule: "everything",
+		},
+		{
+			name: "an empty value never satisfies", v: with(version("bar", "2.0.0", 3000*day), func(v *Version) { v.Digests = []Digest{{Algorithm: "sha512"}} }),
+			rule: RuleIntegrityFloor, reason: "bar@2.0.0 has no sha256-or-stronger integrity digest (its sha512 digest is malformed)…",
+		},
+		{
+			name: "hex is not the floor's spelling", v: with(version("bar", "2.0.0", 3000*day), func(v *Version) {
+				v.Digests = []Digest{{Algorithm: "sha256", Value: strings.Repeat("ab", 32)}}
+			}),
+			rule: RuleIntegrityFloor,
+		},
+		{
+			name: "upper-case names are not known", v: with(version("bar", "2.0.0", 3000*day), func(v *Version) {
+				v.Digests = []Digest{{Algorithm: "SHA512", Value: sha512Integrity[len("sha512-"):]}}
+			}),
+			rule: RuleIntegrityFloor, reason: "bar@2.0.0 has no sha256-or-stronger integrity digest (only SHA512)…",
 		},
 	})
 
@@ -382,7 +411,7 @@ func TestFloorCheck(t *testing.T) {
 		{"sha512-broken", false, ""},
 	}
 	for _, tt := range tests {
-		ok, strongest := p.FloorCheck(tt.in)
+		ok, strongest := p.FloorCheck(sriDigests(tt.in, ""))
 		if ok != tt.ok || strongest != tt.strongest {
 			t.Errorf("FloorCheck(%q) = %v, %q, want %v, %q", tt.in, ok, strongest, tt.ok, tt.strongest)
 		}
@@ -408,13 +437,15 @@ func TestDecideAllocs(t *testing.T) {
 	p := mustBuild(t, benchDoc, Options{})
 	tests := []struct {
 		name string
-		v    *npm.VersionInfo
+		v    *Version
 	}{
 		{"admitted by age, every other rule abstaining", version("react", "18.2.0", 30*day)},
 		{"admitted by an exception", version("@corp/ui", "1.0.0", day)},
 		{"refused by default, every rule abstaining", version("react", "18.3.0", day)},
 		{"refused by a deny list", version("flatmap-stream", "0.1.1", 30*day)},
-		{"refused by the floor", with(version("react", "0.1.0", 30*day), func(v *npm.VersionInfo) { v.Integrity = "" })},
+		{"refused by the floor", with(version("react", "0.1.0", 30*day), func(v *Version) { v.Digests = nil })},
+		{"admitted by a ranged exception", version("typescript", "5.4.2", day)},
+		{"refused by a ranged deny entry", version("event-stream", "3.3.6", 30*day)},
 	}
 	for _, tt := range tests {
 		var d Decision
@@ -461,7 +492,7 @@ func TestDescribeIntegrityBounded(t *testing.T) {
 	for i := range 10000 {
 		fmt.Fprintf(&b, "a%d-x ", i)
 	}
-	if got := describeIntegrity(b.String(), ""); len(got) > 80 {
+	if got := describeIntegrity(sriDigests(b.String(), "")); len(got) > 80 {
 		t.Errorf("describeIntegrity over 10,000 algorithm names = %d bytes, want a short reason", len(got))
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/Masterminds/semver/v3"
-
-	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/npm"
 )
 
@@ -21,8 +18,8 @@ func patternByte(c byte) bool {
 
 // FuzzCompilePattern compiles fuzzed package-list entries. A refused entry yields an
 // error and no pattern at all; an accepted one is at most maxPatternLen bytes of npm
-// name characters and "*", splits again into the same name and range, has a range the
-// semver library accepts, matches its own name with each "*" taken as empty, and, when
+// name characters and "*", splits again into the same name and range, has a range npm's
+// ordering accepts, matches its own name with each "*" taken as empty, and, when
 // it carries an expiry (allow lists only), is active up to that instant and not at it.
 // parseExpiry refuses with a zero time, and reads a date as lasting through that UTC day.
 func FuzzCompilePattern(f *testing.F) {
@@ -40,9 +37,9 @@ func FuzzCompilePattern(f *testing.F) {
 		f.Add("x", "", e, true, "x")
 	}
 	f.Fuzz(func(t *testing.T, pat, reason, expires string, allowExpiry bool, name string) {
-		p, err := compilePattern(config.PackageEntry{Pattern: pat, Reason: reason, Expires: expires}, allowExpiry)
+		p, err := compilePattern(packageEntry{pattern: pat, reason: reason, expires: expires}, allowExpiry, &npmOptions)
 		if err != nil {
-			if p != (pattern{}) {
+			if p.text != "" || p.reason != "" || p.expiresText != "" || p.inRange != nil || p.name.shape != shapeNone || !p.expires.IsZero() {
 				t.Fatalf("compilePattern(%q) = %+v with error %v", pat, p, err)
 			}
 			if !errors.Is(err, errPattern) && !strings.Contains(err.Error(), "expires") {
@@ -77,40 +74,44 @@ func checkPattern(t *testing.T, pat, reason, expires string, allowExpiry bool, n
 	if len(pat) == 0 || len(pat) > maxPatternLen || p.text != pat || p.reason != reason || p.expiresText != expires {
 		t.Fatalf("compilePattern(%q) = %+v", pat, p)
 	}
-	for i := 0; i < len(p.name); i++ {
-		if !patternByte(p.name[i]) {
-			t.Fatalf("compilePattern(%q) accepted name %q holding %q", pat, p.name, p.name[i])
+	pname := p.name.String()
+	for i := 0; i < len(pname); i++ {
+		if !patternByte(pname[i]) {
+			t.Fatalf("compilePattern(%q) accepted name %q holding %q", pat, pname, pname[i])
 		}
 	}
-	if err := checkNamePattern(p.name); err != nil {
-		t.Fatalf("compilePattern(%q) accepted name %q: %v", pat, p.name, err)
+	if err := checkNamePattern(pname); err != nil {
+		t.Fatalf("compilePattern(%q) accepted name %q: %v", pat, pname, err)
 	}
-	n, rng, err := splitPattern(pat)
-	if err != nil || n != p.name {
-		t.Fatalf("splitPattern(%q) = %q, %v; compiled name %q", pat, n, err, p.name)
+	n, rng, err := splitPattern(pat, "")
+	if err != nil || n != pname {
+		t.Fatalf("splitPattern(%q) = %q, %v; compiled name %q", pat, n, err, pname)
 	}
-	if (rng == "") != (p.rng == nil) {
-		t.Fatalf("compilePattern(%q): range %q, compiled %v", pat, rng, p.rng)
+	if (rng == "") != (p.inRange == nil) {
+		t.Fatalf("compilePattern(%q): range %q, compiled %v", pat, rng, p.inRange != nil)
 	}
-	if rest, ok := strings.CutPrefix(pat, p.name); !ok || rng == "" && rest != "" || rng != "" && (!strings.HasPrefix(rest, "@") || strings.TrimSpace(rest[1:]) != rng) {
-		t.Fatalf("compilePattern(%q) split into name %q and range %q", pat, p.name, rng)
+	if rest, ok := strings.CutPrefix(pat, pname); !ok || rng == "" && rest != "" || rng != "" && (!strings.HasPrefix(rest, "@") || strings.TrimSpace(rest[1:]) != rng) {
+		t.Fatalf("compilePattern(%q) split into name %q and range %q", pat, pname, rng)
 	}
 	if rng != "" {
-		if _, err := semver.NewConstraint(rng); err != nil {
+		if _, err := (npm.Semver{}).CompileRange(rng); err != nil {
 			t.Fatalf("compilePattern(%q) accepted range %q: %v", pat, rng, err)
 		}
 	}
-	if p.literal != !strings.Contains(p.name, "*") {
-		t.Fatalf("compilePattern(%q) literal = %v", pat, p.literal)
+	literal := !strings.Contains(pname, "*")
+	if literal != (p.name.shape == shapeLiteral) {
+		t.Fatalf("compilePattern(%q) shape = %v", pat, p.name.shape)
 	}
-	if !p.matchName(strings.ReplaceAll(p.name, "*", "")) {
+	if !p.name.Match(strings.ReplaceAll(pname, "*", "")) {
 		t.Fatalf("pattern %q does not match its own name with the stars empty", pat)
 	}
-	if got, want := p.matchName(name), globMatch(p.name, name); got != want {
-		t.Fatalf("pattern %q matchName(%q) = %v, globMatch %v", pat, name, got, want)
+	if !strings.Contains(pname, "**") {
+		if got, want := p.name.Match(name), globMatch(pname, name); got != want {
+			t.Fatalf("pattern %q Match(%q) = %v, globMatch %v", pat, name, got, want)
+		}
 	}
-	if p.literal && p.matchName(name) != (name == p.name) {
-		t.Fatalf("literal pattern %q matchName(%q) = %v", pat, name, !(name == p.name))
+	if literal && p.name.Match(name) != (name == pname) {
+		t.Fatalf("literal pattern %q Match(%q) = %v", pat, name, !(name == pname))
 	}
 	if expires == "" {
 		if !p.expires.IsZero() || !p.active(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)) {
@@ -143,37 +144,42 @@ func FuzzIntegrityFloor(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, floor, integrity, shasum string) {
 		a, err := parseFloor(floor)
-		if a.Strength() < npm.SHA256.Strength() {
+		if a.strength() < algSHA256.strength() {
 			t.Fatalf("parseFloor(%q) = %v, weaker than sha256", floor, a)
 		}
 		name := strings.ToLower(strings.TrimSpace(floor))
 		if err != nil {
 			var pe *Error
-			if a != npm.SHA256 || !errors.As(err, &pe) || pe.Path != floorSetting || !errors.Is(err, ErrWeakFloor) {
+			if a != algSHA256 || !errors.As(err, &pe) || pe.Path != floorSetting || !errors.Is(err, ErrWeakFloor) {
 				t.Fatalf("parseFloor(%q) = %v, %#v", floor, a, err)
 			}
-		} else if name != "" && a.String() != name || name == "" && a != npm.SHA256 {
+		} else if name != "" && a.String() != name || name == "" && a != algSHA256 {
 			t.Fatalf("parseFloor(%q) = %v", floor, a)
 		}
 
+		digests := sriDigests(integrity, shasum)
 		if err == nil {
 			p, errs := Build(nil, Options{MinIntegrity: floor})
 			if len(errs) > 0 {
 				t.Fatalf("Build with floor %q: %v", floor, errs)
 			}
-			ok, strongest := p.FloorCheck(integrity)
+			// npm's own SRI parser is the reference for what is well formed.
+			ok, strongest := p.FloorCheck(digests)
 			best := npm.AlgorithmNone
 			for _, d := range npm.ParseSRI(integrity) {
 				if d.Algorithm.Strength() > best.Strength() || best != npm.AlgorithmNone && d.Algorithm.Strength() == best.Strength() && d.Algorithm < best {
 					best = d.Algorithm
 				}
 			}
-			if strongest != best.String() || ok != (best != npm.AlgorithmNone && best.Strength() >= a.Strength()) {
+			if strongest != best.String() || ok != (best != npm.AlgorithmNone && best.Strength() >= a.strength()) {
 				t.Fatalf("FloorCheck(%q) under %v = %v, %q; strongest well-formed digest is %v", integrity, a, ok, strongest, best)
+			}
+			if got := meetsFloor(digests, p.floor); got != ok {
+				t.Fatalf("meetsFloor(%q) under %v = %v, FloorCheck says %v", integrity, a, got, ok)
 			}
 		}
 
-		d := describeIntegrity(integrity, shasum)
+		d := describeIntegrity(digests)
 		if d == "" {
 			t.Fatalf("describeIntegrity(%q) is empty", integrity)
 		}

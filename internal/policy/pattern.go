@@ -5,35 +5,21 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/Masterminds/semver/v3"
-
-	"github.com/ecluse/ecluse/internal/config"
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
-// maxPatternLen bounds a pattern as written; npm names are at most 214 characters and a
-// range is bounded by the semver library at 512.
+// maxPatternLen bounds a pattern as written: a name (npm's are at most 214 characters)
+// and a range.
 const maxPatternLen = 1024
 
 // pattern is one compiled entry of an AllowPackages or DenyPackages list. Matching
-// never allocates, except for a range only the semver library understands, which then
-// parses the version once per decision (see semrange.go).
+// never allocates, unless the ecosystem's range predicate does.
 type pattern struct {
 	// text is the pattern as written, for reasons and the effective view.
 	text string
-	// name is the name part: an exact name, or a glob where "*" matches any run of
-	// characters other than "/".
-	name string
-	// literal is true when name holds no "*".
-	literal bool
-	// prefix and suffix are the literal text before the first "*" and after the last;
-	// oneStar says there is exactly one "*" between them. They let the usual forms
-	// ("@corp/*", "eslint-plugin-*", "*-utils") match without the general matcher.
-	prefix, suffix string
-	oneStar        bool
-	// rng is the version range; nil means every version.
-	rng *versionRange
+	// name is the name part, in the glob dialect of CompileGlob.
+	name Glob
+	// inRange is the version range's predicate; nil means every version.
+	inRange func(version string) bool
 
 	// reason is the entry's reason as written; empty means none.
 	reason string
@@ -48,141 +34,44 @@ func (p *pattern) active(now time.Time) bool {
 	return p.expires.IsZero() || now.Before(p.expires)
 }
 
-// setName installs the name part and precomputes what matching it needs.
-func (p *pattern) setName(name string) {
-	p.name = name
-	first := strings.IndexByte(name, '*')
-	if first < 0 {
-		p.literal = true
-		return
-	}
-	last := strings.LastIndexByte(name, '*')
-	p.prefix, p.suffix, p.oneStar = name[:first], name[last+1:], first == last
+// match reports whether p's name and range cover v (whatever its expiry).
+func (p *pattern) match(v *Version) bool {
+	return p.name.Match(v.Name) && (p.inRange == nil || p.inRange(v.Version))
 }
 
-// matchName reports whether name is matched by the name part of p.
-func (p *pattern) matchName(name string) bool {
-	if p.literal {
-		return name == p.name
-	}
-	if len(name) < len(p.prefix)+len(p.suffix) || !strings.HasPrefix(name, p.prefix) || !strings.HasSuffix(name, p.suffix) {
-		return false
-	}
-	if p.oneStar {
-		return strings.IndexByte(name[len(p.prefix):len(name)-len(p.suffix)], '/') < 0
-	}
-	return globMatch(p.name, name)
-}
-
-// match reports whether p's name and range cover v (whatever its expiry). sv caches the
-// parsed version across the patterns and rules of one decision.
-func (p *pattern) match(v *npm.VersionInfo, sv *versionCache) bool {
-	if !p.matchName(v.Name) {
-		return false
-	}
-	return p.rng == nil || p.rng.check(v.Version, sv)
-}
-
-// versionCache parses the decided version at most once per decision, in whichever
-// form the ranges it meets need.
-type versionCache struct {
-	strictDone, strictOK bool
-	strictV              semVersion
-	libDone              bool
-	lib                  *semver.Version
-}
-
-// strict returns the version parsed without allocating; ok is false when it is not
-// strict semver.
-func (c *versionCache) strict(s string) (semVersion, bool) {
-	if !c.strictDone {
-		c.strictDone = true
-		c.strictV, c.strictOK = parseStrict(s)
-	}
-	return c.strictV, c.strictOK
-}
-
-// library returns the version as the semver library parses it, or nil when it is not
-// strict semver.
-func (c *versionCache) library(s string) *semver.Version {
-	if !c.libDone {
-		c.libDone = true
-		if v, err := semver.StrictNewVersion(s); err == nil {
-			c.lib = v
-		}
-	}
-	return c.lib
-}
-
-// globMatch reports whether name matches the glob pat, where "*" matches any run of
-// characters except "/" and every other byte matches itself. Because a star never
-// crosses "/", pattern and name are compared one "/"-separated segment at a time.
-func globMatch(pat, name string) bool {
-	for {
-		pseg, prest, pmore := strings.Cut(pat, "/")
-		nseg, nrest, nmore := strings.Cut(name, "/")
-		if pmore != nmore || !segmentMatch(pseg, nseg) {
-			return false
-		}
-		if !pmore {
-			return true
-		}
-		pat, name = prest, nrest
-	}
-}
-
-// segmentMatch is the classic linear wildcard match with a single backtrack point:
-// on a mismatch, the most recent star absorbs one more byte.
-func segmentMatch(pat, s string) bool {
-	px, sx := 0, 0
-	starPx, starSx := -1, 0
-	for sx < len(s) {
-		switch {
-		case px < len(pat) && pat[px] == '*':
-			starPx, starSx = px, sx
-			px++
-		case px < len(pat) && pat[px] == s[sx]:
-			px++
-			sx++
-		case starPx >= 0:
-			starSx++
-			px, sx = starPx+1, starSx
-		default:
-			return false
-		}
-	}
-	for px < len(pat) && pat[px] == '*' {
-		px++
-	}
-	return px == len(pat)
-}
-
-// errPattern is wrapped by every pattern parse error.
-var errPattern = errors.New("malformed pattern")
+// errNoOrdering is wrapped when a pattern has a range and the ecosystem has no ordering.
+var errNoOrdering = errors.New("this ecosystem has no version ordering, so a pattern cannot carry a version range")
 
 // compilePattern parses one package entry. allowExpiry is false for deny lists, where an
 // expiry would silently re-open what the operator closed.
-func compilePattern(e config.PackageEntry, allowExpiry bool) (pattern, error) {
-	p := pattern{text: e.Pattern, reason: e.Reason, expiresText: e.Expires}
-	name, rng, err := splitPattern(e.Pattern)
+func compilePattern(e packageEntry, allowExpiry bool, opts *Options) (pattern, error) {
+	p := pattern{text: e.pattern, reason: e.reason, expiresText: e.expires}
+	name, rng, err := splitPattern(e.pattern, opts.Ecosystem)
 	if err != nil {
 		return pattern{}, err
 	}
-	p.setName(name)
-	if rng != "" {
-		c, err := semver.NewConstraint(rng)
-		if err != nil {
-			return pattern{}, fmt.Errorf("%w %q: version range %q: %w", errPattern, e.Pattern, rng, err)
-		}
-		p.rng = newVersionRange(c)
+	// For npm, splitPattern has held the name to npm's characters, which the glob
+	// dialect accepts; for other ecosystems the dialect is the only check.
+	if p.name, err = CompileGlob(name); err != nil {
+		return pattern{}, err
 	}
-	if e.Expires != "" {
-		if !allowExpiry {
-			return pattern{}, fmt.Errorf("pattern %q: expires is only meaningful on an AllowPackages entry (a deny entry never lapses)", e.Pattern)
+	if rng != "" {
+		if opts.Ordering == nil {
+			return pattern{}, fmt.Errorf("%w %q: version range %q: %w", errPattern, e.pattern, rng, errNoOrdering)
 		}
-		t, err := parseExpiry(e.Expires)
+		in, err := opts.Ordering.CompileRange(rng)
 		if err != nil {
-			return pattern{}, fmt.Errorf("pattern %q: %w", e.Pattern, err)
+			return pattern{}, fmt.Errorf("%w %q: version range %q: %w", errPattern, e.pattern, rng, err)
+		}
+		p.inRange = in
+	}
+	if e.expires != "" {
+		if !allowExpiry {
+			return pattern{}, fmt.Errorf("pattern %q: expires is only meaningful on an AllowPackages entry (a deny entry never lapses)", e.pattern)
+		}
+		t, err := parseExpiry(e.expires)
+		if err != nil {
+			return pattern{}, fmt.Errorf("pattern %q: %w", e.pattern, err)
 		}
 		p.expires = t
 	}
@@ -190,8 +79,9 @@ func compilePattern(e config.PackageEntry, allowExpiry bool) (pattern, error) {
 }
 
 // splitPattern separates the name part from an optional "@range". A leading "@" belongs
-// to a scope, so the range separator is the first "@" after the first byte.
-func splitPattern(s string) (name, rng string, err error) {
+// to a scope, so the range separator is the first "@" after the first byte (no Go module
+// path holds one). An npm name part is held to npm's name characters and scope syntax.
+func splitPattern(s, ecosystem string) (name, rng string, err error) {
 	if s == "" {
 		return "", "", fmt.Errorf("%w: empty", errPattern)
 	}
@@ -205,8 +95,10 @@ func splitPattern(s string) (name, rng string, err error) {
 			return "", "", fmt.Errorf("%w %q: nothing follows the version \"@\"", errPattern, s)
 		}
 	}
-	if err := checkNamePattern(name); err != nil {
-		return "", "", fmt.Errorf("%w %q: %w", errPattern, s, err)
+	if ecosystem == "" || ecosystem == EcosystemNPM {
+		if err := checkNamePattern(name); err != nil {
+			return "", "", fmt.Errorf("%w %q: %w", errPattern, s, err)
+		}
 	}
 	return name, rng, nil
 }

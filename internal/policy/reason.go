@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // Reason explains the decision in one sentence a developer can act on: which rule
@@ -25,7 +23,7 @@ func (d Decision) Reason() string {
 	switch d.Rule {
 	case RuleIntegrityFloor:
 		return fmt.Sprintf("%s has no %s integrity digest (%s); a public version below the integrity floor is never served",
-			id, d.policy.floorPhrase(), describeIntegrity(v.Integrity, v.Shasum))
+			id, d.policy.floorPhrase(), describeIntegrity(v.Digests))
 	case RuleDefaultDeny:
 		return d.defaultDenyReason(id)
 	}
@@ -47,7 +45,6 @@ func (d Decision) Warnings() []string {
 	if d.policy == nil || d.v == nil || len(d.Warned) == 0 {
 		return nil
 	}
-	var sv versionCache
 	out := make([]string, 0, len(d.Warned))
 	for i := range d.policy.rules {
 		r := &d.policy.rules[i]
@@ -58,7 +55,7 @@ func (d Decision) Warnings() []string {
 			if name != r.name {
 				continue
 			}
-			if verdict, pat := r.eval(d.v, d.now, &sv); verdict == deny {
+			if verdict, pat := r.eval(d.v, d.now); verdict == deny {
 				out = append(out, "warn-mode "+denyReason(d.v.Name+"@"+d.v.Version, r, pat, d.v))
 			}
 		}
@@ -88,7 +85,7 @@ func (d Decision) defaultDenyReason(id string) string {
 	return fmt.Sprintf("%s: no rule admits it, and the policy denies by default", id)
 }
 
-func admitReason(id string, r *rule, pattern int, v *npm.VersionInfo, now time.Time) string {
+func admitReason(id string, r *rule, pattern int, v *Version, now time.Time) string {
 	switch r.typ.kind {
 	case kindMinAge:
 		return fmt.Sprintf("%s was published %s ago; rule %s admits versions older than %s",
@@ -107,7 +104,7 @@ func admitReason(id string, r *rule, pattern int, v *npm.VersionInfo, now time.T
 	return fmt.Sprintf("%s is admitted by rule %s", id, r.name)
 }
 
-func denyReason(id string, r *rule, pattern int, v *npm.VersionInfo) string {
+func denyReason(id string, r *rule, pattern int, v *Version) string {
 	switch r.typ.kind {
 	case kindDenyScripts:
 		return fmt.Sprintf("%s %s; rule %s denies install-time execution", id, describeScripts(v), r.name)
@@ -125,16 +122,17 @@ func denyReason(id string, r *rule, pattern int, v *npm.VersionInfo) string {
 }
 
 // describeScripts says how a version would run code at install time.
-func describeScripts(v *npm.VersionInfo) string {
+func describeScripts(v *Version) string {
+	if v.InstallSummary != "" {
+		return clip(v.InstallSummary)
+	}
 	switch n := len(v.InstallScripts); {
 	case n == 1:
 		return "declares a " + v.InstallScripts[0] + " script"
 	case n > 1:
 		return "declares " + strings.Join(v.InstallScripts[:n-1], ", ") + " and " + v.InstallScripts[n-1] + " scripts"
-	case v.Gypfile:
-		return "builds a native addon at install time (binding.gyp)"
 	}
-	return "is flagged as running an install script (hasInstallScript)"
+	return "runs code at install time"
 }
 
 // clip shortens upstream- or operator-supplied prose to keep reasons one line long.

@@ -2,8 +2,6 @@ package policy
 
 import (
 	"testing"
-
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // A version carrying a Refusal (recorded by the gate after reading its tarball) is
@@ -15,12 +13,12 @@ func TestDecideRefusal(t *testing.T) {
 	if d := p.Decide(v, now); !d.Allowed {
 		t.Fatalf("without a refusal: %s", d.Reason())
 	}
-	v.Refusal = &npm.Refusal{Rule: RuleTarballManifest, Reason: "the tarball of x@1.0.0 says it is y"}
+	v.Refusal = &Refusal{Rule: RuleTarballManifest, Reason: "the tarball of x@1.0.0 says it is y"}
 	d := p.Decide(v, now)
 	if d.Allowed || d.Rule != RuleTarballManifest || d.Reason() != v.Refusal.Reason || !d.AdmitAt.IsZero() {
 		t.Errorf("Decide = allowed %v, rule %q, reason %q; want the refusal", d.Allowed, d.Rule, d.Reason())
 	}
-	v.Integrity = ""
+	v.Digests = nil
 	if d := p.Decide(v, now); d.Rule != RuleIntegrityFloor {
 		t.Errorf("without a digest: rule %q, want the integrity floor first", d.Rule)
 	}

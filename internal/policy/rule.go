@@ -2,17 +2,22 @@ package policy
 
 import (
 	"time"
-
-	"github.com/ecluse/ecluse/internal/npm"
 )
 
 // The rule types a document may name in "type".
 const (
-	TypeMinAge                   = "MinAge"
+	// TypeMinAge admits a version published at least its window ago (ageSeconds).
+	TypeMinAge = "MinAge"
+	// TypeDenyInstallTimeExecution denies a version whose Version.InstallScripts is
+	// not empty, and abstains otherwise. It never admits, so where nothing runs at
+	// install (Go modules; InstallScripts nil) it has no effect at all.
 	TypeDenyInstallTimeExecution = "DenyInstallTimeExecution"
-	TypeAllowPackages            = "AllowPackages"
-	TypeDenyPackages             = "DenyPackages"
-	TypeDenyDeprecated           = "DenyDeprecated"
+	// TypeAllowPackages admits the versions its patterns match (packages).
+	TypeAllowPackages = "AllowPackages"
+	// TypeDenyPackages denies the versions its patterns match (packages).
+	TypeDenyPackages = "DenyPackages"
+	// TypeDenyDeprecated denies a version the registry marked deprecated.
+	TypeDenyDeprecated = "DenyDeprecated"
 )
 
 // The default precedence of each rule type; a rule's "precedence" overrides it. They
@@ -89,8 +94,8 @@ const (
 	deny
 )
 
-// rule is one compiled rule of a Policy. Evaluating it does not allocate (see pattern
-// for the one exception).
+// rule is one compiled rule of a Policy. Evaluating it does not allocate, unless an
+// ecosystem's range predicate does.
 type rule struct {
 	name       string
 	typ        typeInfo
@@ -107,14 +112,16 @@ type rule struct {
 
 // eval returns the rule's verdict on v and, for a package list, the index of the
 // pattern that matched (-1 otherwise).
-func (r *rule) eval(v *npm.VersionInfo, now time.Time, sv *versionCache) (verdict, int) {
+func (r *rule) eval(v *Version, now time.Time) (verdict, int) {
 	switch r.typ.kind {
 	case kindMinAge:
 		if old, _ := r.oldEnough(v, now); old {
 			return allow, -1
 		}
 	case kindDenyScripts:
-		if len(v.InstallScripts) > 0 || v.HasInstallScript || v.Gypfile {
+		// Nil InstallScripts: nothing runs at install (always so for Go), so the rule
+		// abstains rather than admits.
+		if len(v.InstallScripts) > 0 {
 			return deny, -1
 		}
 	case kindDenyDeprecated:
@@ -124,7 +131,7 @@ func (r *rule) eval(v *npm.VersionInfo, now time.Time, sv *versionCache) (verdic
 	case kindAllowPackages, kindDenyPackages:
 		for i := range r.patterns {
 			p := &r.patterns[i]
-			if p.match(v, sv) && p.active(now) {
+			if p.match(v) && p.active(now) {
 				if r.typ.kind == kindAllowPackages {
 					return allow, i
 				}
@@ -138,7 +145,7 @@ func (r *rule) eval(v *npm.VersionInfo, now time.Time, sv *versionCache) (verdic
 // oldEnough is MinAge's arithmetic: whether v was published at least the window ago.
 // When it was not, at is the instant it will be, or zero when its publish time is
 // absent or later than now (such a version is never admitted by age).
-func (r *rule) oldEnough(v *npm.VersionInfo, now time.Time) (ok bool, at time.Time) {
+func (r *rule) oldEnough(v *Version, now time.Time) (ok bool, at time.Time) {
 	if v.Published.IsZero() || v.Published.After(now) {
 		return false, time.Time{}
 	}

@@ -21,13 +21,21 @@ type Version struct {
 	// upload; "author" for one the author chose, such as a Go commit time). Empty means
 	// "registry".
 	TimeSource string
-	// Digests are the integrity digests the version's artifact is published with.
-	// The integrity floor reads only their algorithms. Nil means none.
+	// Digests are the integrity digests the version's artifact is published with, in
+	// the order the registry wrote them. The integrity floor reads their algorithms and
+	// checks that each value is well formed; it never recomputes one. Nil means none.
 	Digests []Digest
 	// InstallScripts names what would run on the client when the version is installed
 	// (npm's preinstall/install/postinstall, a native build, a setup.py). Nil means
-	// nothing runs at install time, so DenyInstallTimeExecution abstains.
+	// nothing runs at install time, so DenyInstallTimeExecution abstains; an ecosystem
+	// where nothing ever runs at install (Go) leaves it nil. The policy does not modify
+	// it, so it may share memory with the caller's own lists.
 	InstallScripts []string
+	// InstallSummary, when set, says how the version runs code at install, as the rest
+	// of a sentence that starts with its name and version ("builds a native addon at
+	// install time (binding.gyp)"), for denial reasons. Empty means the reason is built
+	// from InstallScripts ("declares a postinstall script").
+	InstallSummary string
 	// Deprecated is the registry's deprecation message. Empty means not deprecated.
 	Deprecated string
 	// Yanked reports that the registry withdrew the version (a yanked PyPI file or
@@ -43,9 +51,17 @@ type Digest struct {
 	// Algorithm is the lower-case algorithm name: "sha1", "sha256", "sha384", "sha512",
 	// "blake2b", or whatever the registry wrote (unknown names never satisfy the floor).
 	Algorithm string
-	// Value is the digest as the registry wrote it (base64 or hex). Empty or malformed
-	// values never satisfy the floor.
+	// Value is the digest as the registry wrote it. For the algorithms the floor knows
+	// (sha256, sha384, sha512, blake2b) it is well formed only as standard padded
+	// base64 of exactly the algorithm's digest size, the spelling of SRI, of Go's "h1:"
+	// and of the checksum database; a registry that writes hex is converted by its gate.
+	// Empty or malformed values never satisfy the floor. Other algorithms' values are
+	// not read.
 	Value string
+	// Legacy, when set, names the registry's legacy field the digest came from (npm's
+	// "shasum"), for explanations: a version with nothing else is described as having
+	// "only a legacy sha1 shasum". Empty means the registry's usual integrity field.
+	Legacy string
 }
 
 // Refusal is a refusal of one version that no rule of the policy made by itself.

@@ -3,6 +3,8 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,14 +27,36 @@ type Options struct {
 	HelpMessage string
 	// Health holds the probes' state. Nil means a fresh Health (live, not ready).
 	Health *Health
-	// NPM serves the npm read routes (GET and HEAD of everything not under /-/). Nil
-	// means those routes answer 404.
+	// Mounts are the ecosystems served, each under its path prefix; a request goes to
+	// the mount with the longest prefix of its path. Nil means a single npm mount at "/"
+	// made of NPM and Explain.
+	Mounts []Mount
+	// NPM serves the npm read routes (GET and HEAD of everything not under /-/) when
+	// Mounts is nil. Nil means those routes answer 404.
 	NPM HandlerFunc
-	// Explain serves GET /-/ecluse/explain/... Nil means 404.
+	// Explain serves GET /-/ecluse/explain/... when Mounts is nil. Nil means 404.
 	Explain HandlerFunc
 	// Classify maps domain errors to statuses. Nil means the gate's typed errors are
 	// mapped (400, 403, 404, 502, relayed 401/403) and anything else is a 500.
 	Classify Classifier
+}
+
+// Mount is one ecosystem served under a path prefix. Its handlers see the request's
+// path with the prefix removed (it still starts with "/"); edge authentication, the
+// access log and the probes are the front door's, shared by every mount.
+type Mount struct {
+	// Name labels the mount in logs ("npm", "go").
+	Name string
+	// Path is the prefix, starting and ending with "/" ("/", "/go/").
+	Path string
+	// NPM and Explain serve an npm mount: its package routes, its explain endpoint
+	// under /-/ecluse/explain/, and its /-/ routes. Errors they return are written as
+	// npm's JSON errors.
+	NPM     HandlerFunc
+	Explain HandlerFunc
+	// Handler serves a mount of another ecosystem, which writes its own responses,
+	// errors included, in that ecosystem's form. When set, NPM and Explain are unused.
+	Handler http.Handler
 }
 
 // Server is the front door's http.Handler.
@@ -42,6 +66,8 @@ type Server struct {
 	health   *Health
 	classify Classifier
 	handler  http.Handler
+	// mounts are sorted longest path first, so the first match is the longest prefix.
+	mounts []Mount
 }
 
 // New builds the front door.
@@ -56,6 +82,11 @@ func New(opts Options) *Server {
 	if s.health == nil {
 		s.health = &Health{}
 	}
+	s.mounts = slices.Clone(opts.Mounts)
+	if s.mounts == nil {
+		s.mounts = []Mount{{Name: "npm", Path: "/", NPM: opts.NPM, Explain: opts.Explain}}
+	}
+	slices.SortStableFunc(s.mounts, func(a, b Mount) int { return len(b.Path) - len(a.Path) })
 	s.handler = s.observeRequests(http.HandlerFunc(s.route))
 	return s
 }
@@ -110,6 +141,52 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	m, r, err := s.mountFor(r)
+	if err != nil {
+		setRoute(r, "unknown")
+		s.writeError(w, r, err)
+		return
+	}
+	if m.Handler != nil {
+		setRoute(r, m.Name)
+		m.Handler.ServeHTTP(w, r)
+		return
+	}
+	s.routeNPM(w, r, m)
+}
+
+// mountFor finds the mount whose prefix is the longest of r's path and returns r with
+// that prefix removed from its path.
+func (s *Server) mountFor(r *http.Request) (*Mount, *http.Request, error) {
+	escaped := r.URL.EscapedPath()
+	for i := range s.mounts {
+		m := &s.mounts[i]
+		if !strings.HasPrefix(escaped, m.Path) {
+			continue
+		}
+		if m.Path == "/" {
+			return m, r, nil
+		}
+		rest := escaped[len(m.Path)-1:]
+		path, err := url.PathUnescape(rest)
+		if err != nil {
+			return m, r, errorf(http.StatusBadRequest, "the request path is not validly escaped")
+		}
+		r2 := r.WithContext(r.Context())
+		u := *r.URL
+		u.Path, u.RawPath = path, ""
+		if u.EscapedPath() != rest {
+			u.RawPath = rest
+		}
+		r2.URL = &u
+		return m, r2, nil
+	}
+	return nil, r, errorf(http.StatusNotFound, "not found: "+truncate(r.URL.Path, 200)+" is under no mount Écluse serves")
+}
+
+// routeNPM dispatches a request within an npm mount.
+func (s *Server) routeNPM(w http.ResponseWriter, r *http.Request, m *Mount) {
+	path := r.URL.Path
 	switch {
 	case path == "/-/v1/search":
 		setRoute(r, "search")
@@ -120,7 +197,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/-/ecluse/explain/"):
 		setRoute(r, "explain")
 		if s.allow(w, r, http.MethodGet) {
-			s.serve(w, r, s.opts.Explain)
+			s.serve(w, r, m.Explain)
 		}
 	case strings.HasPrefix(path, "/-/"):
 		setRoute(r, "unknown")
@@ -128,7 +205,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		setRoute(r, "npm")
 		if s.allow(w, r, http.MethodGet, http.MethodHead) {
-			s.serve(w, r, s.opts.NPM)
+			s.serve(w, r, m.NPM)
 		}
 	}
 }

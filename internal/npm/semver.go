@@ -1,4 +1,4 @@
-package policy
+package npm
 
 import (
 	"strings"
@@ -6,7 +6,11 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// Version ranges are parsed and validated by Masterminds/semver, whose semantics are the
+// Semver is npm's version ordering as the policy reads it: it compiles the version range
+// written after "@" in a package pattern ("typescript@>=5.0.0 <6") into a predicate. Its
+// zero value is ready to use. It implements policy.Ordering without importing policy.
+//
+// Ranges are parsed and validated by Masterminds/semver, whose semantics are the
 // contract. Checking a version with that library costs a heap-allocated Version and,
 // whenever a comparison fails, a formatted error it then throws away: about a
 // microsecond, which a 3,000-version packument matching a ranged pattern would pay
@@ -15,6 +19,28 @@ import (
 // which restate the library's rules without allocating. A range this second compiler
 // does not understand keeps using the library. FuzzRange holds the two to the same
 // answers.
+type Semver struct{}
+
+// CompileRange parses a range in the library's syntax (the npm range forms: "^18",
+// "~1.2", ">=5.0.0 <6", "1.x || 2.x", "1.2.3 - 2.3.4", ...) and returns a predicate
+// reporting whether a version lies in it. A version that is not strict semver
+// ("5.4", "v1.2.3") lies in no range, and a prerelease only in a range that names a
+// prerelease, as the library rules. The predicate is safe for concurrent use and, for
+// every range the fast compiler understands (all the usual spellings), does not
+// allocate. The error is the library's, in words for the operator.
+func (Semver) CompileRange(expr string) (func(version string) bool, error) {
+	c, err := semver.NewConstraint(expr)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := compileRange(c.String()); ok {
+		return f.checkString, nil
+	}
+	return func(version string) bool {
+		v, err := semver.StrictNewVersion(version)
+		return err == nil && c.Check(v)
+	}, nil
+}
 
 // semVersion is a strict semantic version, parsed without allocating.
 type semVersion struct {
@@ -414,28 +440,9 @@ func (c *comparator) tilde(v *semVersion) bool {
 	return v.minor == c.con.minor || c.minorDirty
 }
 
-// versionRange is a pattern's range: the fast compiled form when there is one, else
-// the library's.
-type versionRange struct {
-	lib  *semver.Constraints
-	fast *fastRange
-}
-
-func newVersionRange(c *semver.Constraints) *versionRange {
-	r := &versionRange{lib: c}
-	if f, ok := compileRange(c.String()); ok {
-		r.fast = &f
-	}
-	return r
-}
-
-// check reports whether the version string s satisfies the range; a string that is not
-// strict semver never does. sv caches the parse across one decision.
-func (r *versionRange) check(s string, sv *versionCache) bool {
-	if r.fast != nil {
-		v, ok := sv.strict(s)
-		return ok && r.fast.check(&v)
-	}
-	lib := sv.library(s)
-	return lib != nil && r.lib.Check(lib)
+// checkString reports whether the version string s satisfies the range; a string that
+// is not strict semver never does.
+func (r *fastRange) checkString(s string) bool {
+	v, ok := parseStrict(s)
+	return ok && r.check(&v)
 }

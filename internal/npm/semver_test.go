@@ -1,4 +1,4 @@
-package policy
+package npm
 
 import (
 	"testing"
@@ -68,18 +68,51 @@ func TestParseStrict(t *testing.T) {
 }
 
 func TestRangeCheckAllocs(t *testing.T) {
-	c, _ := semver.NewConstraint(">=5.0.0")
-	r := newVersionRange(c)
-	if r.fast == nil {
-		t.Fatal("no fast form for >=5.0.0")
+	in, err := Semver{}.CompileRange(">=5.0.0")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, v := range []string{"4.9.5", "5.5.0-dev.20240301", "5.1.0", "not-semver"} {
-		n := testing.AllocsPerRun(100, func() {
-			var sv versionCache
-			_ = r.check(v, &sv)
-		})
+		n := testing.AllocsPerRun(100, func() { _ = in(v) })
 		if n != 0 {
 			t.Errorf("checking %q allocates %v times, want 0", v, n)
+		}
+	}
+}
+
+// TestSemverCompileRange checks the predicate end to end, through the library's
+// normalisation, and that a malformed range is the library's error.
+func TestSemverCompileRange(t *testing.T) {
+	tests := []struct {
+		rng, version string
+		want         bool
+	}{
+		{">=5.0.0", "5.4.2", true},
+		{">=5.0.0", "4.9.5", false},
+		{">=5.0.0", "5.5.0-beta", false},
+		{">=5.0.0", "5.4", false},
+		{"^18", "18.19.3", true},
+		{"^18", "20.0.0", false},
+		{"3.3.6", "3.3.6", true},
+		{"3.3.6", "3.3.5", false},
+		{"18.x || 20.x", "20.1.0", true},
+		{"1.2.3 - 2.3.4", "2.3.5", false},
+		{"*", "0.0.1", true},
+		{"*", "not-semver", false},
+	}
+	for _, tt := range tests {
+		in, err := Semver{}.CompileRange(tt.rng)
+		if err != nil {
+			t.Errorf("CompileRange(%q) = %v", tt.rng, err)
+			continue
+		}
+		if got := in(tt.version); got != tt.want {
+			t.Errorf("CompileRange(%q)(%q) = %v, want %v", tt.rng, tt.version, got, tt.want)
+		}
+	}
+	for _, bad := range []string{">=five", "latest", "", "1.2.3 ||| 4"} {
+		if in, err := (Semver{}).CompileRange(bad); err == nil {
+			t.Errorf("CompileRange(%q) = %p, nil; want an error", bad, in)
 		}
 	}
 }
@@ -102,6 +135,13 @@ func FuzzRange(f *testing.F) {
 		c, err := semver.NewConstraint(r)
 		if err != nil {
 			return
+		}
+		in, err := Semver{}.CompileRange(r)
+		if err != nil {
+			t.Fatalf("CompileRange(%q) = %v, but the library accepts it", r, err)
+		}
+		if got, want := in(vs), ok && c.Check(lv); got != want {
+			t.Fatalf("range %q (normalised %q) on %q: predicate = %v, library = %v", r, c.String(), vs, got, want)
 		}
 		fr, fast := compileRange(c.String())
 		if !fast || !ok {
