@@ -32,6 +32,9 @@ type MountReport struct {
 	Policy     policy.Effective `json:"policy"`
 	// ChecksumDatabase is a go mount's database name and where its key came from.
 	ChecksumDatabase *SumDBReport `json:"checksumDatabase,omitempty"`
+	// Notes say what about the mount's policy the operator should know (a rule that
+	// cannot apply to the ecosystem, a weaker publish time). Never nil.
+	Notes []string `json:"notes"`
 }
 
 // SumDBReport says which checksum database a go mount verifies against.
@@ -57,6 +60,7 @@ func WriteCheckReport(w io.Writer, l *Loaded, now time.Time) error {
 		if m.Ecosystem == config.EcosystemGo {
 			mr.ChecksumDatabase = &SumDBReport{Key: m.SumDBKey, KeyFrom: m.SumDBKeyFrom}
 		}
+		mr.Notes = orEmpty(mountNotes(m, mr.Policy))
 		rep.Mounts = append(rep.Mounts, mr)
 	}
 	enc := json.NewEncoder(w)
@@ -69,4 +73,19 @@ func orEmpty[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// mountNotes lists what an operator should know about a mount's policy on its
+// ecosystem.
+func mountNotes(m LoadedMount, eff policy.Effective) []string {
+	if m.Ecosystem != config.EcosystemGo {
+		return nil
+	}
+	notes := []string{"publish times are the .info Time of each version: the commit time, which the module's author chooses (see docs/go.md)"}
+	for _, r := range eff.Rules {
+		if r.Type == policy.TypeDenyInstallTimeExecution {
+			notes = append(notes, "rule "+r.Name+" ("+r.Type+") has no effect on a go mount: nothing from a module runs when the go command downloads it")
+		}
+	}
+	return notes
 }

@@ -62,3 +62,57 @@ func TestCheckReportListsExceptions(t *testing.T) {
 		t.Errorf("expired %+v expiring %+v", rep.Expired, rep.Expiring)
 	}
 }
+
+func TestLoadReportsEachPolicyUnderItsPath(t *testing.T) {
+	_, problems := Load(envSource(map[string]string{
+		"PROXY_CONFIG": `{"rules":{"min-age":{"agSeconds":1}},
+			"policies":{"strict":{"rules":{"x":{"type":"Nope"}}},"unused":{"rules":{"min-age":{"ageSeconds":-1}}}},
+			"mounts":{"npm":{"path":"/","policy":"strict"},
+				"go":{"path":"/go/","ecosystem":"go","publicUpstreamUrl":"https://go.example.test/","internal":["bad pattern"],
+					"checksumDatabase":{"key":"db.example.test+01234567+AAAA"}}}}`,
+	}))
+	text := problems.Error()
+	for _, want := range []string{`rules.min-age: unknown key "agSeconds"`, "policies.strict.rules.x:", "mounts.go.internal"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems lack %q:\n%s", want, text)
+		}
+	}
+	if strings.Count(text, `rules.min-age: unknown key "agSeconds"`) != 1 {
+		t.Errorf("a rule set shared by two mounts is reported more than once:\n%s", text)
+	}
+}
+
+func TestCheckReportListsMountsWithTheirPolicies(t *testing.T) {
+	l, problems := Load(envSource(map[string]string{
+		"PROXY_CONFIG": `{"policies":{"go":{"rules":{"min-age":{"ageSeconds":60},"scripts":{"type":"DenyInstallTimeExecution"}}}},
+			"mounts":{"npm":{"path":"/"},"go":{"path":"/go/","ecosystem":"go","publicUpstreamUrl":"https://go.example.test/","policy":"go",
+				"checksumDatabase":{"key":"db.example.test+01234567+AAAA"}}}}`,
+	}))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	var buf bytes.Buffer
+	if err := WriteCheckReport(&buf, l, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Mounts []MountReport `json:"mounts"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Mounts) != 2 {
+		t.Fatalf("mounts = %+v", rep.Mounts)
+	}
+	goM := rep.Mounts[1]
+	if goM.Path != "/go/" || goM.PolicyName != "go" || goM.Policy.Rules[len(goM.Policy.Rules)-1].AgeSeconds != 60 ||
+		goM.ChecksumDatabase == nil || goM.ChecksumDatabase.KeyFrom != "document" {
+		t.Errorf("go mount report = %+v", goM)
+	}
+	if !strings.Contains(strings.Join(goM.Notes, "\n"), "has no effect on a go mount") {
+		t.Errorf("go mount notes = %q, want the DenyInstallTimeExecution note", goM.Notes)
+	}
+	if rep.Mounts[0].Policy.Rules[0].AgeSeconds != 7*24*3600 {
+		t.Errorf("npm mount policy = %+v, want the defaults", rep.Mounts[0].Policy)
+	}
+}

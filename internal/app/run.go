@@ -15,6 +15,7 @@ import (
 	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/gate"
 	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/server"
 	"github.com/ecluse/ecluse/internal/upstream"
@@ -243,11 +244,25 @@ func bootWarnings(l *Loaded, log *slog.Logger) {
 	if cfg.IdentityHeader != "" {
 		log.Warn("trusting a gateway-asserted identity header; this is sound only when Écluse is reachable solely through that gateway", "header", cfg.IdentityHeader)
 	}
-	expired, soon := l.Policy.Expiring(time.Now(), exceptionWarningWindow)
-	for _, x := range expired {
-		log.Warn("policy exception has expired and no longer applies", "rule", x.Rule, "pattern", x.Pattern, "expires", x.ExpiresText, "reason", x.Reason)
-	}
-	for _, x := range soon {
-		log.Warn("policy exception expires within 14 days", "rule", x.Rule, "pattern", x.Pattern, "expires", x.ExpiresText, "reason", x.Reason)
+	// Each distinct policy once, naming the mounts that apply it.
+	seen := map[*policy.Policy]bool{}
+	for _, m := range l.Mounts {
+		for _, note := range mountNotes(m, m.Policy.Effective(time.Now())) {
+			log.Info("mount note", "mount", m.Name, "note", note)
+		}
+		if m.Ecosystem == config.EcosystemGo {
+			log.Info("go mount verifies public modules against a checksum database", "mount", m.Name, "key_from", m.SumDBKeyFrom, "key", m.SumDBKey)
+		}
+		if seen[m.Policy] {
+			continue
+		}
+		seen[m.Policy] = true
+		expired, soon := m.Policy.Expiring(time.Now(), exceptionWarningWindow)
+		for _, x := range expired {
+			log.Warn("policy exception has expired and no longer applies", "policy", m.RulesPath, "rule", x.Rule, "pattern", x.Pattern, "expires", x.ExpiresText, "reason", x.Reason)
+		}
+		for _, x := range soon {
+			log.Warn("policy exception expires within 14 days", "policy", m.RulesPath, "rule", x.Rule, "pattern", x.Pattern, "expires", x.ExpiresText, "reason", x.Reason)
+		}
 	}
 }

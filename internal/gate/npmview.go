@@ -8,6 +8,9 @@ import (
 	"github.com/ecluse/ecluse/internal/policy"
 )
 
+// The policy decides npm versions through this file's view of them.
+var _ Decider = (*policy.Policy)(nil)
+
 // What the policy is told about npm's ways of running code at install that are not a
 // script of the manifest's own: each names its evidence, and a summary the denial
 // reason quotes.

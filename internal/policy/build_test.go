@@ -294,7 +294,7 @@ func TestGoPatterns(t *testing.T) {
 		t.Fatal(errs)
 	}
 	for name, want := range map[string]bool{
-		"corp.example.com/a": true, "corp.example.com/a/b/c": true, "corp.example.com": false,
+		"corp.example.com/a": true, "corp.example.com/a/b/c": true, "corp.example.com": true, "corp.example.community/x": false,
 		"example.com/x/y": true, "example.com/x/y/z": false, "other.example.com/a": false,
 	} {
 		v := version(name, "v1.0.0", time.Hour)

@@ -45,10 +45,11 @@ type Decision struct {
 //
 // The integrity floor comes first: a version without a well-formed digest at least as
 // strong as the floor is refused whatever the rules say. So is a version carrying a
-// Refusal (one its tarball earned it, recorded by the gate). Then the rules, from the
-// highest precedence down: the first precedence at which some enforcing rule does not
-// abstain decides, a denial beating an admission there; when every rule abstains the
-// version is refused (deny by default). Warn-mode rules never change the outcome.
+// Refusal (recorded by the gate, for what its artifact holds, say). Then the rules,
+// from the highest precedence down: the first precedence at which some enforcing rule
+// does not abstain decides, a denial beating an admission there; when every rule
+// abstains the version is refused (deny by default). Warn-mode rules never change the
+// outcome.
 //
 // Decide is pure and safe for concurrent use. It does not allocate, except to record a
 // warn-mode rule that triggered, or where the ecosystem's range predicate does (npm's

@@ -12,7 +12,9 @@ import (
 // The glob dialect of every package-name pattern Écluse reads (the policy's package
 // lists, a mount's internal names): "*" matches any run of characters other than "/",
 // "**" (or any longer run of stars) matches any run of characters including "/", and
-// every other character matches itself. Matching is case-sensitive; a caller that wants
+// every other character matches itself. A pattern ending in "/**" also matches what
+// comes before that ending: "corp.example.com/**" covers the module
+// "corp.example.com" and everything below it, as GOPRIVATE's "corp.example.com" does. Matching is case-sensitive; a caller that wants
 // otherwise folds both sides.
 
 // maxGlobLen bounds a glob as written. It is far above any package name (npm's are at
@@ -34,6 +36,10 @@ type Glob struct {
 	// toks is the pattern as tokens, for the general matcher: a byte, tokStar or
 	// tokAny. Nil for the shapes that do not need it.
 	toks []int16
+	// root is set when the pattern ends in "/**": the pattern without that ending,
+	// which names the root of everything the pattern covers ("corp.example.com/**"
+	// covers "corp.example.com" too). Nil otherwise.
+	root *Glob
 }
 
 type globShape uint8
@@ -61,6 +67,12 @@ func CompileGlob(pattern string) (Glob, error) {
 		return Glob{}, err
 	}
 	g := Glob{text: pattern}
+	if base, ok := strings.CutSuffix(pattern, "/**"); ok && base != "" && !strings.HasSuffix(base, "*") {
+		root, err := CompileGlob(base)
+		if err == nil {
+			g.root = &root
+		}
+	}
 	first := strings.IndexByte(pattern, '*')
 	if first < 0 {
 		g.shape = shapeLiteral
@@ -132,7 +144,7 @@ func (g *Glob) Match(name string) bool {
 	if g.shape == shapeLiteral {
 		return name == g.text
 	}
-	return g.matchWild(name)
+	return g.matchWild(name) || (g.root != nil && g.root.Match(name))
 }
 
 // matchWild is Match for the shapes with stars.

@@ -18,7 +18,9 @@ var dialectTests = []struct {
 	{"@corp/**", "@corp/ui/x", true},
 	{"corp.example.com/**", "corp.example.com/mod", true},
 	{"corp.example.com/**", "corp.example.com/a/b/c", true},
-	{"corp.example.com/**", "corp.example.com", false},
+	{"corp.example.com/**", "corp.example.com", true},
+	{"corp.example.com/**", "corp.example.comx", false},
+	{"*/**", "anything", false},
 	{"corp.example.com/**", "corp.example.com.evil/x", false},
 	{"corp.example.com**", "corp.example.com.evil/x", true},
 	{"**", "", true},
@@ -139,8 +141,16 @@ func TestGlobMatchAllocs(t *testing.T) {
 
 // globReference is the dialect as a regular expression: the slow, obvious reading.
 func globReference(pat string) *regexp.Regexp {
+	// A trailing "/**" after a base that does not end in a star also matches the base.
+	if base, ok := strings.CutSuffix(pat, "/**"); ok && base != "" && !strings.HasSuffix(base, "*") {
+		return regexp.MustCompile(`^(?:` + globBody(base) + `|` + globBody(pat) + `)$`)
+	}
+	return regexp.MustCompile(`^` + globBody(pat) + `$`)
+}
+
+// globBody is the regular expression of pat's plain reading, unanchored.
+func globBody(pat string) string {
 	var b strings.Builder
-	b.WriteString(`^`)
 	for i := 0; i < len(pat); {
 		if pat[i] != '*' {
 			j := strings.IndexByte(pat[i:], '*')
@@ -162,8 +172,7 @@ func globReference(pat string) *regexp.Regexp {
 		}
 		i = j
 	}
-	b.WriteString(`$`)
-	return regexp.MustCompile(b.String())
+	return b.String()
 }
 
 // FuzzCompileGlob holds every compiled glob to the regular-expression reading of the

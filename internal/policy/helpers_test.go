@@ -21,6 +21,9 @@ var (
 	sha1Integrity   = "sha1-" + base64.StdEncoding.EncodeToString(make([]byte, 20))
 )
 
+// npm's semver is the Ordering the tests read ranges with.
+var _ Ordering = npm.Semver{}
+
 // npmOptions are the options an npm mount builds its policy with.
 var npmOptions = Options{Ordering: npm.Semver{}}
 
