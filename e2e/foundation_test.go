@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -14,12 +15,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // baseEnv is a complete, valid configuration: public and private upstreams (both usually
 // fixture registries here), the proxy's own URL (so served tarball URLs are absolute), the
 // in-memory mirror queue, JSON logs, and the loopback range opened on the egress guard so the
 // public fixture on 127.0.0.1 may be reached.
+//
+// npm is mounted at "/" beside a Go modules mount at "/go/" (whose upstream is never
+// asked here), so every npm test runs under the multi-mount dispatch; a test that sets
+// its own PROXY_CONFIG gets the single npm mount the environment describes.
 func baseEnv(public, private string) map[string]string {
 	return map[string]string{
 		"PUBLIC_UPSTREAM_URL":               public + "/",
@@ -28,8 +35,20 @@ func baseEnv(public, private string) map[string]string {
 		"MIRROR_QUEUE_PROVIDER":             "memory",
 		"PROXY_LOG_FORMAT":                  "json",
 		"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS": "127.0.0.0/8",
+		"PROXY_CONFIG": `{"mounts": {"npm": {"path": "/"}, "go": {"path": "/go/", "ecosystem": "go",
+			"publicUpstreamUrl": "` + public + `/go-unused/", "checksumDatabase": {"key": "` + besideSumDBKey + `"}}}}`,
 	}
 }
+
+// besideSumDBKey is a checksum database verifier key for the Go mount baseEnv adds: a
+// valid key of a database that does not exist.
+var besideSumDBKey = func() string {
+	_, vkey, err := note.GenerateKey(rand.Reader, "beside.test.invalid")
+	if err != nil {
+		panic(err)
+	}
+	return vkey
+}()
 
 // errorBody is the JSON error document npm clients print.
 type errorBody struct {
