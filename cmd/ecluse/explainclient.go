@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/gate"
+	"github.com/ecluse/ecluse/internal/modgate"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -29,6 +30,8 @@ type explainRequest struct {
 	Token redact.Secret
 	// JSON prints the raw JSON instead of a table.
 	JSON bool
+	// Go says Base is a Go modules mount and Spec a module path (MODULE[@VERSION]).
+	Go bool
 }
 
 // splitSpec separates "name@version" (the scope's @ is not a separator).
@@ -50,6 +53,16 @@ func askExplain(ctx context.Context, req explainRequest, w io.Writer) error {
 	path := "-/ecluse/explain/" + strings.Replace(url.PathEscape(name), "%2F", "%2f", 1)
 	if version != "" {
 		path += "/" + url.PathEscape(version)
+	}
+	if req.Go {
+		// A module path keeps its slashes; the version follows /@v/.
+		path = "-/ecluse/explain/" + (&url.URL{Path: name}).EscapedPath()
+		if version != "" {
+			path += "/@v/" + url.PathEscape(version)
+		}
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
 	}
 	u, err := url.Parse(base.String() + path)
 	if err != nil {
@@ -80,11 +93,17 @@ func askExplain(ctx context.Context, req explainRequest, w io.Writer) error {
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
 			return fmt.Errorf("%s (%d)", printable(e.Error), resp.StatusCode)
 		}
+		if req.Go && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") && len(body) > 0 {
+			return fmt.Errorf("%s (%d)", printable(strings.TrimSpace(string(body[:min(len(body), 1000)]))), resp.StatusCode)
+		}
 		return fmt.Errorf("unexpected answer %s", printable(resp.Status))
 	}
 	if req.JSON {
 		_, err := w.Write(escapeControls(body))
 		return err
+	}
+	if req.Go {
+		return printModuleExplanation(w, body)
 	}
 	var ex gate.Explanation
 	if err := json.Unmarshal(body, &ex); err != nil {
@@ -109,6 +128,37 @@ func askExplain(ctx context.Context, req explainRequest, w io.Writer) error {
 			reason += " [admitted from " + v.AdmitAt.UTC().Format(time.RFC3339) + "]"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(v.Version), decision, printable(v.Rule), printable(reason))
+	}
+	return tw.Flush()
+}
+
+// printModuleExplanation prints a Go modules mount's explanation as a table.
+func printModuleExplanation(w io.Writer, body []byte) error {
+	var ex modgate.Explanation
+	if err := json.Unmarshal(body, &ex); err != nil || ex.Module == "" {
+		return errors.New("the answer is not a module explanation document")
+	}
+	fmt.Fprintf(w, "%s: served from %s, %d admitted, %d blocked (decided at %s)\n",
+		printable(ex.Module), printable(ex.Source), ex.Admitted, ex.Blocked, ex.Now.UTC().Format(time.RFC3339))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tDECISION\tRULE\tPUBLISHED\tCHECKSUM DB\tREASON")
+	for _, v := range ex.Versions {
+		decision := "blocked"
+		if v.Admitted {
+			decision = "admitted"
+		}
+		published := "-"
+		if v.Published != nil {
+			published = v.Published.UTC().Format(time.RFC3339)
+			if v.TimeSource != "" {
+				published += " (" + printable(v.TimeSource) + ")"
+			}
+		}
+		reason := v.Reason
+		if v.AdmitAt != nil {
+			reason += " [admitted from " + v.AdmitAt.UTC().Format(time.RFC3339) + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(v.Version), decision, printable(v.Rule), published, printable(v.SumDB), printable(reason))
 	}
 	return tw.Flush()
 }

@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ecluse/ecluse/internal/gate"
+	"github.com/ecluse/ecluse/internal/modgate"
 )
 
 // terminalAttacks holds strings an upstream could put in a version or a reason to act on the
@@ -93,5 +95,47 @@ func TestPrintable(t *testing.T) {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestExplainGoModule asks a Go modules mount: the module path keeps its slashes, the
+// version follows /@v/, the table shows where the publish time came from, and a plain-
+// text refusal is printed escaped.
+func TestExplainGoModule(t *testing.T) {
+	published := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	ex := modgate.Explanation{Module: "example.com/Mod", Source: "public", Admitted: 1, Versions: []modgate.VersionExplanation{
+		{Version: "v1.0.0", Admitted: true, Rule: "min-age", Reason: "old enough", Published: &published, TimeSource: "author-chosen commit time", SumDB: "verified"},
+	}}
+	good, err := json.Marshal(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.EscapedPath())
+		if strings.Contains(r.URL.Path, "refused") {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("Écluse refused it \x1b[2J\n"))
+			return
+		}
+		_, _ = w.Write(good)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	if err := askExplain(context.Background(), explainRequest{Base: srv.URL + "/go", Spec: "example.com/Mod@v1.0.0", Go: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/go/-/ecluse/explain/example.com/Mod/@v/v1.0.0"; len(paths) != 1 || paths[0] != want {
+		t.Errorf("asked %v, want %s", paths, want)
+	}
+	for _, want := range []string{"example.com/Mod: served from public", "author-chosen commit time", "verified", "2024-01-02T03:04:05Z"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	err = askExplain(context.Background(), explainRequest{Base: srv.URL + "/go/", Spec: "example.com/refused", Go: true}, &out)
+	if err == nil || !strings.Contains(err.Error(), "Écluse refused it") || strings.Contains(err.Error(), "\x1b") {
+		t.Errorf("refusal = %v, want the text, escaped", err)
 	}
 }
