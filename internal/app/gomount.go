@@ -52,6 +52,7 @@ func buildGoMount(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) (http.H
 		SharedPrivateCache: m.CredentialStrategy == config.StrategyService,
 		MaxZipBytes:        cfg.MaxTarballBytes,
 		Budget:             sh.budget,
+		Spool:              sh.spool,
 		Logger:             log,
 	})
 	return server.NewGoModules(g, server.GoModulesOptions{AuthToken: cfg.AuthToken, HelpMessage: cfg.HelpMessage}), nil

@@ -89,6 +89,8 @@ func serveHTTP(ctx context.Context, hs *http.Server, ln net.Listener, health *se
 type shared struct {
 	guard  *egress.Guard
 	budget *budget.Budget
+	// spool bounds the disk public Go module zips take while they are verified.
+	spool *budget.Budget
 }
 
 // buildFront builds the whole request path from a loaded configuration: the egress
@@ -100,7 +102,7 @@ func buildFront(l *Loaded, log *slog.Logger) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress guard: %w", err)
 	}
-	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0)}
+	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0)}
 	var mounts []server.Mount
 	for _, m := range l.Mounts {
 		mlog := log.With("mount", m.Name)

@@ -77,6 +77,9 @@ type Config struct {
 	MaxInflightBytes int64
 	// MaxTarballBytes is PROXY_MAX_TARBALL_BYTES: the largest public tarball relayed.
 	MaxTarballBytes int64
+	// MaxSpoolBytes is PROXY_MAX_SPOOL_BYTES: the disk space public Go module zips may
+	// take at once while they are verified against the checksum database.
+	MaxSpoolBytes int64
 	// MaxVersionCount is PROXY_MAX_VERSION_COUNT.
 	MaxVersionCount int
 	// MaxDistTagCount is PROXY_MAX_DIST_TAG_COUNT.

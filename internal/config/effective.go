@@ -26,6 +26,7 @@ type Effective struct {
 	MaxResponseBytes           int64         `json:"PROXY_MAX_RESPONSE_BYTES"`
 	MaxInflightBytes           int64         `json:"PROXY_MAX_INFLIGHT_BYTES"`
 	MaxTarballBytes            int64         `json:"PROXY_MAX_TARBALL_BYTES"`
+	MaxSpoolBytes              int64         `json:"PROXY_MAX_SPOOL_BYTES"`
 	MaxVersionCount            int           `json:"PROXY_MAX_VERSION_COUNT"`
 	MaxDistTagCount            int           `json:"PROXY_MAX_DIST_TAG_COUNT"`
 	MaxNestingDepth            int           `json:"PROXY_MAX_NESTING_DEPTH"`
@@ -96,6 +97,7 @@ func (c *Config) Effective() Effective {
 		MaxResponseBytes:           c.MaxResponseBytes,
 		MaxInflightBytes:           c.MaxInflightBytes,
 		MaxTarballBytes:            c.MaxTarballBytes,
+		MaxSpoolBytes:              c.MaxSpoolBytes,
 		MaxVersionCount:            c.MaxVersionCount,
 		MaxDistTagCount:            c.MaxDistTagCount,
 		MaxNestingDepth:            c.MaxNestingDepth,

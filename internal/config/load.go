@@ -57,6 +57,7 @@ func Defaults() Config {
 		MaxResponseBytes:   64 << 20,
 		MaxInflightBytes:   128 << 20,
 		MaxTarballBytes:    1 << 30,
+		MaxSpoolBytes:      4 << 30,
 		MaxVersionCount:    100000,
 		MaxDistTagCount:    10000,
 		MaxNestingDepth:    64,
@@ -304,6 +305,7 @@ func Load(src Source) (*Config, Problems) {
 	}
 	l.positiveInt("PROXY_MAX_INFLIGHT_BYTES", &c.MaxInflightBytes)
 	l.positiveInt("PROXY_MAX_TARBALL_BYTES", &c.MaxTarballBytes)
+	l.positiveInt("PROXY_MAX_SPOOL_BYTES", &c.MaxSpoolBytes)
 	l.positiveIntInt("PROXY_MAX_VERSION_COUNT", &c.MaxVersionCount)
 	l.positiveIntInt("PROXY_MAX_DIST_TAG_COUNT", &c.MaxDistTagCount)
 	l.positiveIntInt("PROXY_MAX_NESTING_DEPTH", &c.MaxNestingDepth)

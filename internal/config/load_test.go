@@ -44,6 +44,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"MaxResponseBytes", c.MaxResponseBytes, int64(67108864)},
 		{"MaxInflightBytes", c.MaxInflightBytes, int64(134217728)},
 		{"MaxTarballBytes", c.MaxTarballBytes, int64(1073741824)},
+		{"MaxSpoolBytes", c.MaxSpoolBytes, int64(4294967296)},
 		{"MaxDistTagCount", c.MaxDistTagCount, 10000},
 		{"MaxVersionCount", c.MaxVersionCount, 100000},
 		{"MaxNestingDepth", c.MaxNestingDepth, 64},

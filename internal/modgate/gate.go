@@ -154,6 +154,10 @@ type Options struct {
 	TempDir string
 	// Budget bounds the upstream documents being read at once. Nil means no bound.
 	Budget *budget.Budget
+	// Spool bounds the bytes of public zips held in temporary files at once while
+	// they are verified and served: a zip that finds no room in time is answered 503
+	// with Retry-After. Nil means no bound.
+	Spool *budget.Budget
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// Logger is for events that are not the request's own log line. Nil means

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/gomod"
 	"github.com/ecluse/ecluse/internal/policy"
 )
@@ -360,6 +361,50 @@ func TestZipTooLarge(t *testing.T) {
 	checkErr(t, "Zip(public, too large)", err, upstreamKO, "larger than the 200 bytes")
 	_, err = w.gate.Zip(context.Background(), "corp.example/svc", "v1.0.0", cred(""))
 	checkErr(t, "Zip(private, too large)", err, upstreamKO, "larger than the 200 bytes")
+	if left, _ := os.ReadDir(w.tmp); len(left) != 0 {
+		t.Errorf("temporary directory holds %d entries, want none", len(left))
+	}
+}
+
+// TestZipSpoolBudget: the disk public zips take while they are verified is bounded; a
+// zip that finds no room is answered busy, and a served zip gives its room back when
+// it is closed.
+func TestZipSpoolBudget(t *testing.T) {
+	w := newWorld(t, nil)
+	var size int64
+	for _, v := range w.public.versions["example.com/lib"] {
+		if v.version == "v1.1.0" {
+			size = int64(len(v.zip))
+		}
+	}
+	spool := budget.New(size, time.Millisecond)
+	opts := w.opts
+	opts.Spool = spool
+	w.gate = New(opts)
+	ctx := context.Background()
+	z, err := w.gate.Zip(ctx, "example.com/lib", "v1.1.0", cred(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spool.InUse() != size {
+		t.Errorf("spool in use while the zip is served = %d, want %d", spool.InUse(), size)
+	}
+	_, err = w.gate.Zip(ctx, "example.com/lib", "v1.1.0", cred(""))
+	var busy *BusyError
+	if !errors.As(err, &busy) || !strings.Contains(busy.Message, "PROXY_MAX_SPOOL_BYTES") {
+		t.Errorf("second zip while the spool is full = %v, want a BusyError naming PROXY_MAX_SPOOL_BYTES", err)
+	}
+	if err := z.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if spool.InUse() != 0 {
+		t.Errorf("spool in use after the zip was closed = %d, want 0", spool.InUse())
+	}
+	z, err = w.gate.Zip(ctx, "example.com/lib", "v1.1.0", cred(""))
+	if err != nil {
+		t.Fatalf("zip after room was given back: %v", err)
+	}
+	_ = z.Body.Close()
 	if left, _ := os.ReadDir(w.tmp); len(left) != 0 {
 		t.Errorf("temporary directory holds %d entries, want none", len(left))
 	}

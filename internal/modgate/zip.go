@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/gomod"
 	"github.com/ecluse/ecluse/internal/redact"
 )
@@ -88,13 +89,30 @@ func (g *Gate) download(ctx context.Context, path, id string) (*tempFile, int64,
 	if size > g.opts.MaxZipBytes {
 		return nil, 0, g.zipTooLarge(SourcePublic, id)
 	}
+	// The disk the zip takes is charged as it is written (all of it up front when
+	// its size is announced), and given back when the served copy is closed.
+	lease := g.opts.Spool.Lease(100)
+	if size > 0 {
+		if err := lease.Charge(ctx, size); err != nil {
+			lease.Release()
+			return nil, 0, g.spoolBusy(id, err)
+		}
+	}
 	osf, err := os.CreateTemp(g.opts.TempDir, "ecluse-zip-*")
 	if err != nil {
+		lease.Release()
 		return nil, 0, fmt.Errorf("create a temporary file for the zip of %s: %w", id, err)
 	}
-	f := &tempFile{File: osf}
-	n, err := io.Copy(f, io.LimitReader(body, g.opts.MaxZipBytes+1))
+	f := &tempFile{File: osf, lease: lease}
+	var w io.Writer = f
+	if size <= 0 {
+		w = &chargingWriter{ctx: ctx, w: f, lease: lease}
+	}
+	n, err := io.Copy(w, io.LimitReader(body, g.opts.MaxZipBytes+1))
 	switch {
+	case errors.Is(err, budget.ErrExhausted):
+		f.discard()
+		return nil, 0, g.spoolBusy(id, err)
 	case err != nil:
 		f.discard()
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -115,13 +133,39 @@ func (g *Gate) zipTooLarge(origin, id string) error {
 	return &UpstreamError{Message: fmt.Sprintf("the zip of %s on the %s proxy is larger than the %d bytes Écluse accepts", id, origin, g.opts.MaxZipBytes), permanent: true}
 }
 
-// tempFile is a temporary file removed when closed.
+// spoolBusy is the error of a zip that found no room in the spool budget in time.
+func (g *Gate) spoolBusy(id string, err error) error {
+	return &BusyError{
+		Message:    fmt.Sprintf("Écluse is verifying as many module zips as its disk allowance (PROXY_MAX_SPOOL_BYTES) holds and could not take the zip of %s in time; retry shortly", id),
+		RetryAfter: busyRetryAfter,
+		Cause:      err,
+	}
+}
+
+// chargingWriter charges every write to a lease before making it.
+type chargingWriter struct {
+	ctx   context.Context //nolint:containedctx // one copy's context, for the charges it makes
+	w     io.Writer
+	lease *budget.Lease
+}
+
+func (c *chargingWriter) Write(p []byte) (int, error) {
+	if err := c.lease.Charge(c.ctx, int64(len(p))); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// tempFile is a temporary file removed when closed; the disk it held is given back to
+// the spool budget then.
 type tempFile struct {
 	*os.File
+	lease *budget.Lease
 }
 
 // Close closes the file and removes it.
 func (f *tempFile) Close() error {
+	defer f.lease.Release()
 	err := f.File.Close()
 	if rmErr := os.Remove(f.Name()); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) && err == nil {
 		err = rmErr
