@@ -16,6 +16,7 @@ const (
 	QueueSQS    = "sqs"
 	QueueMemory = "memory"
 	QueuePubSub = "pubsub"
+	QueueNATS   = "nats"
 
 	CredentialStatic              = "static"
 	CredentialCodeArtifact        = "codeartifact"
@@ -204,6 +205,21 @@ type Mirror struct {
 	SQSEndpoint string
 	// GoogleCloudProject is GOOGLE_CLOUD_PROJECT.
 	GoogleCloudProject string
+	// QueueSubscription is MIRROR_QUEUE_SUBSCRIPTION: the Pub/Sub subscription the
+	// worker pulls from (a name, or projects/<p>/subscriptions/<s>). Required for pubsub.
+	QueueSubscription string
+	// QueueCreate is MIRROR_QUEUE_CREATE: create the Pub/Sub topic and subscription
+	// when they are absent. False means they must exist.
+	QueueCreate bool
+	// NATSURL is NATS_URL: the NATS server (or cluster) of the nats provider. Empty
+	// means Écluse starts an embedded JetStream server storing under QueueDir.
+	NATSURL string
+	// QueueDir is MIRROR_QUEUE_DIR: where the embedded JetStream server keeps the
+	// queue. Empty means a directory "ecluse-mirror-queue" under the system's
+	// temporary directory (durable across restarts of the process, not of the host).
+	QueueDir string
+	// WorkerConcurrency is MIRROR_WORKER_CONCURRENCY: jobs the worker runs at once.
+	WorkerConcurrency int
 }
 
 // CodeArtifact identifies a CodeArtifact repository for the credential leaf.

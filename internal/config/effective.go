@@ -44,6 +44,11 @@ type Effective struct {
 	QueueProvider              string        `json:"MIRROR_QUEUE_PROVIDER"`
 	QueueURL                   string        `json:"MIRROR_QUEUE_URL,omitempty"`
 	MemoryMaxDepth             int           `json:"MIRROR_QUEUE_MEMORY_MAX_DEPTH"`
+	QueueSubscription          string        `json:"MIRROR_QUEUE_SUBSCRIPTION,omitempty"`
+	QueueCreate                bool          `json:"MIRROR_QUEUE_CREATE"`
+	NATSURL                    string        `json:"NATS_URL,omitempty"`
+	QueueDir                   string        `json:"MIRROR_QUEUE_DIR,omitempty"`
+	WorkerConcurrency          int           `json:"MIRROR_WORKER_CONCURRENCY"`
 	CredentialStrategy         string        `json:"credentialStrategy"`
 	Internal                   []string      `json:"internal"`
 	DocumentSource             string        `json:"documentSource,omitempty"`
@@ -114,6 +119,11 @@ func (c *Config) Effective() Effective {
 		QueueProvider:              c.Mirror.QueueProvider,
 		QueueURL:                   c.Mirror.QueueURL,
 		MemoryMaxDepth:             c.Mirror.MemoryMaxDepth,
+		QueueSubscription:          c.Mirror.QueueSubscription,
+		QueueCreate:                c.Mirror.QueueCreate,
+		NATSURL:                    c.Mirror.NATSURL,
+		QueueDir:                   c.Mirror.QueueDir,
+		WorkerConcurrency:          c.Mirror.WorkerConcurrency,
 		CredentialStrategy:         c.CredentialStrategy,
 		Internal:                   append([]string{}, c.Internal...),
 		TarballManifest:            c.TarballManifest,

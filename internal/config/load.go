@@ -73,6 +73,7 @@ func Defaults() Config {
 			CredentialProvider: CredentialStatic,
 			QueueProvider:      QueueSQS,
 			MemoryMaxDepth:     50000,
+			WorkerConcurrency:  4,
 		},
 		Document: &Document{},
 	}
@@ -347,9 +348,6 @@ func (l *loader) loadMirror(c *Config) {
 	if v, ok := l.lookup("MIRROR_TARGET_TOKEN"); ok {
 		m.Token = redact.New(v)
 	}
-	if m.CredentialProvider == CredentialGCPArtifactRegistry {
-		l.addf("MIRROR_TARGET_CREDENTIAL_PROVIDER", "gcp-artifact-registry is recognised but not built yet; use static or codeartifact")
-	}
 	m.AWSRegion, _ = l.lookup("AWS_REGION")
 	m.GoogleCloudProject, _ = l.lookup("GOOGLE_CLOUD_PROJECT")
 	if v, ok := l.lookup("AWS_ENDPOINT_URL_SQS"); ok {
@@ -370,9 +368,14 @@ func (l *loader) loadMirror(c *Config) {
 		l.loadCodeArtifact(c)
 	}
 
-	l.enum("MIRROR_QUEUE_PROVIDER", &m.QueueProvider, QueueSQS, QueueMemory, QueuePubSub)
+	l.enum("MIRROR_QUEUE_PROVIDER", &m.QueueProvider, QueueSQS, QueueMemory, QueuePubSub, QueueNATS)
 	m.QueueURL, _ = l.lookup("MIRROR_QUEUE_URL")
 	l.positiveIntInt("MIRROR_QUEUE_MEMORY_MAX_DEPTH", &m.MemoryMaxDepth)
+	l.positiveIntInt("MIRROR_WORKER_CONCURRENCY", &m.WorkerConcurrency)
+	m.QueueSubscription, _ = l.lookup("MIRROR_QUEUE_SUBSCRIPTION")
+	l.boolean("MIRROR_QUEUE_CREATE", &m.QueueCreate)
+	m.NATSURL, _ = l.lookup("NATS_URL")
+	m.QueueDir, _ = l.lookup("MIRROR_QUEUE_DIR")
 	switch m.QueueProvider {
 	case QueueSQS:
 		if m.QueueURL == "" {
@@ -380,8 +383,20 @@ func (l *loader) loadMirror(c *Config) {
 		} else if _, err := ParseHTTPURL(m.QueueURL); err != nil {
 			l.addf("MIRROR_QUEUE_URL", "an SQS queue URL %v", err)
 		}
+	case QueueNATS:
+		if m.NATSURL != "" {
+			if u, err := url.Parse(m.NATSURL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+				l.addf("NATS_URL", "must be a nats:// or tls:// URL of a NATS server, got %q", m.NATSURL)
+			} else if u.User != nil {
+				l.addf("NATS_URL", "must not carry credentials; they would be printed with the configuration")
+			}
+		}
 	case QueuePubSub:
-		l.addf("MIRROR_QUEUE_PROVIDER", "pubsub is recognised but not built yet; use sqs or memory")
+		if m.QueueSubscription == "" {
+			l.addf("MIRROR_QUEUE_SUBSCRIPTION", "is required when MIRROR_QUEUE_PROVIDER=pubsub (the subscription the worker pulls from)")
+		} else if !pubsubSubscription.MatchString(m.QueueSubscription) {
+			l.addf("MIRROR_QUEUE_SUBSCRIPTION", "must be a subscription name or projects/<project>/subscriptions/<name>, got %q", m.QueueSubscription)
+		}
 		if m.QueueURL == "" {
 			l.addf("MIRROR_QUEUE_URL", "is required when MIRROR_QUEUE_PROVIDER=pubsub (projects/<project>/topics/<topic>)")
 		} else if !pubsubTopic.MatchString(m.QueueURL) {
@@ -391,7 +406,8 @@ func (l *loader) loadMirror(c *Config) {
 }
 
 var (
-	pubsubTopic = regexp.MustCompile(`^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$`)
+	pubsubTopic        = regexp.MustCompile(`^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$`)
+	pubsubSubscription = regexp.MustCompile(`^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/subscriptions/)?[A-Za-z][A-Za-z0-9._~%+-]{2,254}$`)
 	// codeArtifactHost is <domain>-<owner>.d.codeartifact.<region>.amazonaws.com.
 	codeArtifactHost = regexp.MustCompile(`^([a-z][a-z0-9-]{0,49})-([^.]+)\.d\.codeartifact\.([a-z0-9-]+)\.amazonaws\.com$`)
 	accountID        = regexp.MustCompile(`^[0-9]{12}$`)
