@@ -178,7 +178,10 @@ type Gate struct {
 	// cache holds parsed upstream documents (*fetched, keys from docKey) and served
 	// renderings (*Document, keys from renderKey) under one byte bound. A rendering
 	// refers to the documents it was made from, so it leaves the cache with them.
-	cache  *lru
+	cache *lru
+	// docs fetches upstream documents through the cache (see newDocFetch).
+	docs docFetcher
+	// flight collapses concurrent hidden-name confirmations (see confirmAbsent).
 	flight singleflight.Group
 	// tarballPrefix is computed once: rewriting runs for every served version.
 	tarballPrefix string
@@ -226,7 +229,8 @@ func New(opts Options) *Gate {
 		tarballPrefix: tarballPrefixOf(opts.PublicURL) + strings.TrimSuffix(opts.MountPath, "/"),
 		copies:        newCopyChecks(opts.MirrorChecks),
 	}
-	g.cache = newLRU(opts.CacheMaxBytes, g.onCacheRemove)
+	g.cache = newCache(opts.CacheMaxBytes)
+	g.docs = newDocFetch(g.cache, opts, &g.parses)
 	if c := opts.TarballManifest; c != nil {
 		// Every decision consults the versions refused for their tarballs (see decide).
 		g.refusals = newRefusals(c.MaxRefusals, c.RefusalTTL)

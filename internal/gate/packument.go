@@ -225,22 +225,6 @@ func (g *Gate) keepRendering(key string, doc *Document, owned int64, expires tim
 	}
 }
 
-// onCacheRemove drops the renderings made from a document that leaves the cache.
-func (g *Gate) onCacheRemove(_ string, value any) {
-	f, ok := value.(*fetched)
-	if !ok {
-		return
-	}
-	f.mu.Lock()
-	f.evicted = true
-	refs := f.renders
-	f.renders = nil
-	f.mu.Unlock()
-	for _, r := range refs {
-		g.cache.removeIf(r.key, r.doc)
-	}
-}
-
 // render filters and serialises a resolution. It returns the document, the bytes it
 // holds beyond the cached documents it refers to (a mirror's merged index), and how long
 // it stays valid: until the first underlying document expires or the next decision

@@ -210,17 +210,17 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 	name, version := v.Info.Name, v.Info.Version
 	u, err := url.Parse(v.Tarball)
 	if err != nil || v.Tarball == "" || !u.IsAbs() {
-		return nil, &UpstreamError{Message: fmt.Sprintf("the public registry gives no usable tarball URL for %s@%s", name, version)}
+		return nil, &UpstreamError{Message: fmt.Sprintf("the public registry gives no usable tarball URL for %s@%s", name, version), permanent: true}
 	}
 	if g.opts.CheckTarball != nil {
 		if err := g.opts.CheckTarball(u, g.opts.Public.Base()); err != nil {
-			return nil, &UpstreamError{Message: fmt.Sprintf("refused to fetch the tarball of %s@%s: %v", name, version, err), Cause: err}
+			return nil, &UpstreamError{Message: fmt.Sprintf("refused to fetch the tarball of %s@%s: %v", name, version, err), Cause: err, permanent: true}
 		}
 	}
 	verifier, err := newVerifier(v.Info.Integrity)
 	if err != nil {
 		// The floor already required a usable digest; this is a defence in depth.
-		return nil, &UpstreamError{Message: fmt.Sprintf("%s@%s has no integrity digest Écluse can verify", name, version), Cause: err}
+		return nil, &UpstreamError{Message: fmt.Sprintf("%s@%s has no integrity digest Écluse can verify", name, version), Cause: err, permanent: true}
 	}
 	body, size, err := g.opts.Public.Open(ctx, u, redact.Secret{})
 	if err != nil {
@@ -231,7 +231,7 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 	}
 	if size > g.opts.MaxTarballBytes {
 		_ = body.Close()
-		return nil, &UpstreamError{Message: fmt.Sprintf("the tarball of %s@%s is %d bytes, more than PROXY_MAX_TARBALL_BYTES allows (%d)", name, version, size, g.opts.MaxTarballBytes)}
+		return nil, &UpstreamError{Message: fmt.Sprintf("the tarball of %s@%s is %d bytes, more than PROXY_MAX_TARBALL_BYTES allows (%d)", name, version, size, g.opts.MaxTarballBytes), permanent: true}
 	}
 	// An upstream that announced no length, or a wrong one, is cut at the bound.
 	body = egress.LimitReader(body, g.opts.MaxTarballBytes)
