@@ -166,6 +166,8 @@ func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate
 		Internal:        m.Internal,
 		PublicURL:       cfg.PublicURL,
 		MountPath:       m.Path,
+		MountName:       m.Name,
+		PublicBase:      m.PublicUpstream,
 		Limits:          npm.Limits{MaxBytes: cfg.MaxResponseBytes, MaxVersions: cfg.MaxVersionCount, MaxDistTags: cfg.MaxDistTagCount, MaxDepth: cfg.MaxNestingDepth},
 		CacheTTL:        cfg.CacheTTL,
 		CacheMaxBytes:   cfg.CacheMaxBytes,

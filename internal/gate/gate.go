@@ -78,6 +78,11 @@ type Decider interface {
 
 // MirrorJob asks the mirror to copy one admitted public version to the mirror target.
 type MirrorJob struct {
+	// Mount names the mount that served the version.
+	Mount string
+	// Upstream is the base URL of the public registry the version came from, where
+	// its manifest is read again.
+	Upstream      string
 	Name, Version string
 	// Integrity is the SRI string the copy must match.
 	Integrity string
@@ -110,6 +115,11 @@ type Options struct {
 	// PublicURL is the proxy's external base URL for rewritten tarball URLs. Nil means
 	// root-relative tarball URLs.
 	PublicURL *url.URL
+	// MountName names the mount in mirror jobs. Empty means "npm".
+	MountName string
+	// PublicBase is the public upstream's base URL, recorded in mirror jobs. Nil means
+	// jobs carry no upstream (the mirror then cannot read the manifest again).
+	PublicBase *url.URL
 	// MountPath is the path prefix the mount is served under ("/npm/"): rewritten
 	// tarball URLs carry it after PublicURL. Empty or "/" means the root.
 	MountPath string
@@ -262,4 +272,12 @@ func tarballPrefixOf(u *url.URL) string {
 		return ""
 	}
 	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+}
+
+// mountName is the mount's name for mirror jobs.
+func (g *Gate) mountName() string {
+	if g.opts.MountName == "" {
+		return "npm"
+	}
+	return g.opts.MountName
 }

@@ -198,6 +198,8 @@ func newFixture(t *testing.T, rules string, mutate func(*Options)) *fixture {
 		Limits:          npm.Limits{MaxBytes: 1 << 20, MaxVersions: 1000, MaxDepth: 64},
 		CredentialKeyed: true,
 		Mirror:          f.mirror,
+		MountName:       "main",
+		PublicBase:      mustURL(t, f.pub.srv.URL+"/"),
 		Now:             func() time.Time { return *f.clock.Load() },
 	}
 	if mutate != nil {
@@ -449,7 +451,8 @@ func TestTarball(t *testing.T) {
 	if err != nil || string(b) != "left-pad@1.0.0" {
 		t.Fatalf("body = %q, err %v", b, err)
 	}
-	if f.mirror.count() != 1 || f.mirror.jobs[0].Version != "1.0.0" {
+	if f.mirror.count() != 1 || f.mirror.jobs[0].Version != "1.0.0" || f.mirror.jobs[0].Mount != "main" ||
+		f.mirror.jobs[0].Upstream != f.pub.srv.URL+"/" || f.mirror.jobs[0].Integrity == "" {
 		t.Errorf("mirror jobs = %+v", f.mirror.jobs)
 	}
 	for _, a := range f.pub.auth {

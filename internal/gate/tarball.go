@@ -235,7 +235,10 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 	}
 	// An upstream that announced no length, or a wrong one, is cut at the bound.
 	body = egress.LimitReader(body, g.opts.MaxTarballBytes)
-	job := MirrorJob{Name: name, Version: version, Integrity: v.Info.Integrity, Tarball: v.Tarball}
+	job := MirrorJob{Mount: g.mountName(), Name: name, Version: version, Integrity: v.Info.Integrity, Tarball: v.Tarball}
+	if g.opts.PublicBase != nil {
+		job.Upstream = g.opts.PublicBase.String()
+	}
 	vb := &verifyingBody{body: body, verifier: verifier}
 	var refused error
 	if g.opts.TarballManifest != nil {
