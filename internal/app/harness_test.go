@@ -126,10 +126,12 @@ func newHarness(t testing.TB, over map[string]string) *harness {
 		t.Fatalf("Load: %v", problems)
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	front, err := buildFront(l, log)
+	b, err := buildFront(context.Background(), l, log)
 	if err != nil {
 		t.Fatalf("buildFront: %v", err)
 	}
+	t.Cleanup(func() { _ = b.mirror.queue.Close() })
+	front := b.server
 	front.Health().SetReady(true)
 	// The front door's own server settings (header timeout, limits), as Run uses them.
 	h.proxy.Config = front.HTTPServer(h.proxy.Listener.Addr().String())

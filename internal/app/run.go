@@ -14,6 +14,7 @@ import (
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/egress"
 	"github.com/ecluse/ecluse/internal/gate"
+	"github.com/ecluse/ecluse/internal/mirror"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
@@ -30,17 +31,27 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	bootWarnings(l, log)
 
 	memLimit := setMemoryLimit(cfg, os.LookupEnv, log)
-	front, err := buildFront(l, log)
+	built, err := buildFront(ctx, l, log)
 	if err != nil {
 		return err
 	}
+	front := built.server
 	health := front.Health()
 	hs := front.HTTPServer(cfg.Addr())
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", hs.Addr)
 	if err != nil {
+		_ = built.mirror.queue.Close()
 		return fmt.Errorf("listen on %s: %w", hs.Addr, err)
 	}
+	// Stopped in reverse: the listener drains first (its requests enqueue jobs), then
+	// the worker finishes or gives back what it holds, then the queue closes.
 	g := &group{log: log}
+	g.add("mirror-queue", func(ctx context.Context) error {
+		<-ctx.Done()
+		return built.mirror.queue.Close()
+	})
+	g.add("mirror-worker", built.worker.Run)
+	health.AddLiveness("mirror-worker", built.worker.Live)
 	g.add("listener", func(ctx context.Context) error {
 		return serveHTTP(ctx, hs, ln, health, cfg.ShutdownGrace, log)
 	})
@@ -91,18 +102,34 @@ type shared struct {
 	budget *budget.Budget
 	// spool bounds the disk public Go module zips take while they are verified.
 	spool *budget.Budget
+	// mirror is where npm mounts send their mirror jobs, and collects their public
+	// upstreams for the worker.
+	mirror *mirrorParts
+}
+
+// built is everything buildFront makes: the front door, and the mirror behind it.
+type built struct {
+	server *server.Server
+	mirror *mirrorParts
+	worker *mirror.Worker
 }
 
 // buildFront builds the whole request path from a loaded configuration: the egress
-// guard, then for each mount its upstream clients and gate, then the front door that
-// dispatches to the mounts. Its probes start not ready.
-func buildFront(l *Loaded, log *slog.Logger) (*server.Server, error) {
+// guard, the mirror queue, then for each mount its upstream clients and gate, then the
+// front door that dispatches to the mounts, and the mirror worker. Its probes start not
+// ready. The caller runs the worker and closes the queue.
+func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error) {
 	cfg := l.Config
 	guard, err := egress.New(egressOptions(cfg, log))
 	if err != nil {
 		return nil, fmt.Errorf("egress guard: %w", err)
 	}
-	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0)}
+	q, err := openQueue(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("mirror queue (MIRROR_QUEUE_PROVIDER=%s): %w", cfg.Mirror.QueueProvider, err)
+	}
+	mp := &mirrorParts{queue: q, enq: mirror.NewEnqueuer(q, mirror.EnqueuerOptions{Logger: log.With("component", "mirror-enqueuer")})}
+	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0), mirror: mp}
 	var mounts []server.Mount
 	for _, m := range l.Mounts {
 		mlog := log.With("mount", m.Name)
@@ -110,6 +137,7 @@ func buildFront(l *Loaded, log *slog.Logger) (*server.Server, error) {
 		case config.EcosystemGo:
 			h, err := buildGoMount(l, m, sh, mlog)
 			if err != nil {
+				_ = q.Close()
 				return nil, fmt.Errorf("mounts.%s: %w", m.Name, err)
 			}
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, Handler: h})
@@ -119,14 +147,20 @@ func buildFront(l *Loaded, log *slog.Logger) (*server.Server, error) {
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain})
 		}
 	}
-	return server.New(server.Options{
+	srv := server.New(server.Options{
 		Logger:         log,
 		AuthToken:      cfg.AuthToken,
 		IdentityHeader: cfg.IdentityHeader,
 		HelpMessage:    cfg.HelpMessage,
 		Health:         &server.Health{},
 		Mounts:         mounts,
-	}), nil
+	})
+	w, err := newWorker(ctx, cfg, mp, log)
+	if err != nil {
+		_ = q.Close()
+		return nil, err
+	}
+	return &built{server: srv, mirror: mp, worker: w}, nil
 }
 
 // buildGate wires an npm mount: its two upstream clients and its gate.
@@ -159,6 +193,11 @@ func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate
 		MaxBytes:  cfg.MaxResponseBytes,
 		Anonymous: true,
 	})
+	var jobs gate.Enqueuer
+	if sh.mirror != nil {
+		sh.mirror.origins = append(sh.mirror.origins, public)
+		jobs = gateMirror{enq: sh.mirror.enq, mount: m.Name}
+	}
 	return gate.New(gate.Options{
 		Private:         private,
 		Public:          public,
@@ -179,7 +218,7 @@ func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate
 		NoMirrorLookup:  cfg.MirrorDetection == config.MirrorDetectionOff,
 		CheckTarball:    sh.guard.CheckTarballURL,
 		TarballManifest: tarballChecks(cfg.TarballManifest),
-		Mirror:          nil, // the asynchronous mirror is not built yet: no jobs are made
+		Mirror:          jobs,
 		Logger:          log,
 	})
 }
@@ -210,8 +249,11 @@ func bootWarnings(l *Loaded, log *slog.Logger) {
 		log.Warn("MIRROR_QUEUE_PROVIDER=memory: the mirror queue is in-process, bounded and not durable; jobs are lost on restart (choose sqs for a durable queue)",
 			"max_depth", cfg.Mirror.MemoryMaxDepth)
 	}
-	log.Warn("the asynchronous mirror is not built in this release: approved public packages are served but not copied to the mirror target",
-		"mirror_target", cfg.Mirror.TargetURL.Redacted())
+	log.Info("approved public packages are mirrored", "mirror_target", cfg.Mirror.TargetURL.Redacted(),
+		"queue", cfg.Mirror.QueueProvider, "credential_provider", cfg.Mirror.CredentialProvider, "worker_concurrency", cfg.Mirror.WorkerConcurrency)
+	if cfg.Mirror.CredentialProvider == config.CredentialStatic && !cfg.Mirror.Token.IsSet() {
+		log.Warn("MIRROR_TARGET_TOKEN is not set: the mirror publishes to the mirror target without a credential, which most registries refuse")
+	}
 	if cfg.Telemetry {
 		log.Warn("PROXY_TELEMETRY=on: OpenTelemetry export is not built in this release; nothing is exported")
 	}
