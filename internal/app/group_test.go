@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestGroupStopsInReverseOrder(t *testing.T) {
@@ -64,5 +65,13 @@ func TestGroupComponentReturningEarlyIsAFailure(t *testing.T) {
 	g.add("exporter", func(context.Context) error { return nil })
 	if err := g.run(context.Background()); err == nil || !strings.Contains(err.Error(), "exporter: stopped unexpectedly") {
 		t.Errorf("run = %v, want an unexpected stop reported", err)
+	}
+}
+
+func TestLogMirrorStatsReturnsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := logMirrorStats(ctx, nil, nil, time.Hour, slog.New(slog.DiscardHandler)); err != nil {
+		t.Errorf("logMirrorStats after cancel = %v, want nil", err)
 	}
 }

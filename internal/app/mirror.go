@@ -114,3 +114,36 @@ func newWorker(ctx context.Context, cfg *config.Config, mp *mirrorParts, log *sl
 		Hold: mirrorHold, MaxTarballBytes: cfg.MaxTarballBytes, Logger: wlog,
 	})
 }
+
+// mirrorStatsEvery is how often the mirror's counters are logged, when they changed.
+const mirrorStatsEvery = time.Minute
+
+// logMirrorStats logs the enqueuer's and the worker's counters every interval in which
+// they changed, until ctx ends.
+func logMirrorStats(ctx context.Context, enq *mirror.Enqueuer, w *mirror.Worker, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastE mirror.EnqueuerStats
+	var lastW mirror.Stats
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		e, s := enq.Stats(), w.Stats()
+		if e == lastE && s == lastW {
+			continue
+		}
+		lastE, lastW = e, s
+		var meanMs float64
+		if s.Publishes > 0 {
+			meanMs = float64(s.PublishTime.Milliseconds()) / float64(s.Publishes)
+		}
+		log.Info("mirror stats",
+			"enqueued", e.Enqueued, "deduplicated", e.Deduplicated, "dropped", e.Dropped, "enqueue_failed", e.Failed,
+			"received", s.Received, "done", s.Done, "skipped_present", s.Skipped+s.AlreadyPresent, "retried", s.Retried,
+			"failed", s.Failed, "poison", s.Poison, "in_flight", s.InFlight,
+			"publish_mean_ms", meanMs, "publish_max_ms", s.PublishMax.Milliseconds())
+	}
+}
