@@ -34,7 +34,7 @@ $(GOLANGCI_LINT):
 	go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 unit:
-	go test -race -count=1 $$(go list ./... | grep -v /e2e)
+	go test -race -count=1 -timeout 20m $$(go list ./... | grep -v /e2e)
 
 e2e:
 	go test -count=1 -timeout 40m ./e2e/

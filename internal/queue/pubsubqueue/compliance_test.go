@@ -40,3 +40,16 @@ func TestComplianceDeadLetter(t *testing.T) {
 		}
 	})
 }
+
+// TestComplianceBatch runs the suite on pstest with handles that pull in batches, to
+// check that buffering keeps the contract.
+func TestComplianceBatch(t *testing.T) {
+	t.Parallel()
+	queuetest.Run(t, func(t *testing.T) queuetest.Harness {
+		f := newFixture(t, pstestBackend)
+		return queuetest.Harness{
+			Open: func(t *testing.T) queue.Queue { return f.open(t, Options{Hold: complianceHold, Batch: 4}) },
+			Hold: complianceHold,
+		}
+	})
+}

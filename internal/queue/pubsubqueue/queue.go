@@ -62,7 +62,7 @@ func New(ctx context.Context, o Options) (*Queue, error) {
 	if o.CreateIfAbsent {
 		if err := q.create(ctx); err != nil {
 			q.cancel()
-			client.Close()
+			_ = client.Close()
 			return nil, err
 		}
 	}
@@ -122,11 +122,11 @@ func (q *Queue) Receive(ctx context.Context) (queue.Message, error) {
 	bctx, stop := q.bind(ctx)
 	defer stop()
 	for {
-		if m := q.nextBuffered(bctx); m != nil {
-			return m, nil
-		}
 		if bctx.Err() != nil {
 			return nil, q.fail(ctx, "pull", bctx.Err())
+		}
+		if m := q.nextBuffered(bctx); m != nil {
+			return m, nil
 		}
 		got, err := q.pull(bctx)
 		if err != nil {
@@ -180,6 +180,15 @@ func (q *Queue) pull(ctx context.Context) ([]*message, error) {
 		ids = append(ids, rm.GetAckId())
 	}
 	if err := q.modify(ctx, ids, q.s.hold); err != nil {
+		if ctx.Err() != nil {
+			// The caller gave up (or Close came) between the pull and the modack:
+			// keep them for the next Receive, or for Close to return at once, rather
+			// than leave them held for the subscription's deadline.
+			q.mu.Lock()
+			q.buffered = append(q.buffered, got...)
+			q.mu.Unlock()
+			return nil, ctx.Err()
+		}
 		// They keep the subscription's deadline and come back when it lapses.
 		return nil, fmt.Errorf("set hold of pulled messages: %w", err)
 	}
@@ -229,12 +238,24 @@ func (q *Queue) nextBuffered(ctx context.Context) *message {
 			continue
 		}
 		if err := q.modify(ctx, []string{m.ackID}, q.s.hold); err != nil {
+			if ctx.Err() != nil {
+				// The caller gave up, not Pub/Sub: keep it for the next Receive.
+				q.unpop(m)
+				return nil
+			}
 			q.s.logger.Warn("refresh buffered message hold failed; leaving it to reappear",
 				"message_id", m.id, "error", err.Error())
 			continue
 		}
 		return m
 	}
+}
+
+// unpop puts m back at the front of the buffer.
+func (q *Queue) unpop(m *message) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.buffered = append([]*message{m}, q.buffered...)
 }
 
 // release returns buffered messages for redelivery at once. A failure is logged:

@@ -63,7 +63,7 @@ func New(ctx context.Context, o Options) (*Queue, error) {
 
 	q := &Queue{s: s}
 	q.closing, q.cancel = context.WithCancel(context.Background())
-	var hc aws.HTTPClient = cfg.HTTPClient
+	hc := cfg.HTTPClient
 	if b, ok := hc.(*awshttp.BuildableClient); ok || hc == nil {
 		// Build the HTTP client here, from the SDK's own transport settings, so that
 		// Close can drop its idle connections instead of leaving them to time out.
@@ -113,11 +113,11 @@ func (q *Queue) Receive(ctx context.Context) (queue.Message, error) {
 	bctx, stop := q.bind(ctx)
 	defer stop()
 	for {
-		if m := q.nextBuffered(bctx); m != nil {
-			return m, nil
-		}
 		if bctx.Err() != nil {
 			return nil, q.fail(ctx, "receive message", bctx.Err())
+		}
+		if m := q.nextBuffered(bctx); m != nil {
+			return m, nil
 		}
 		// The hold starts when SQS hands the messages over, after this call began and
 		// before its answer arrives: counting from here never underestimates its age.
@@ -191,12 +191,24 @@ func (q *Queue) nextBuffered(ctx context.Context) *message {
 			continue
 		}
 		if err := m.setVisibility(ctx, q.s.hold); err != nil {
+			if ctx.Err() != nil {
+				// The caller gave up, not SQS: keep it for the next Receive.
+				q.unpop(m)
+				return nil
+			}
 			q.s.logger.Warn("refresh buffered message hold failed; leaving it to reappear",
 				"message_id", m.id, "error", err.Error())
 			continue
 		}
 		return m
 	}
+}
+
+// unpop puts m back at the front of the buffer.
+func (q *Queue) unpop(m *message) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.buffered = append([]*message{m}, q.buffered...)
 }
 
 // release makes buffered messages visible again at once. Failures are logged: the

@@ -398,3 +398,30 @@ func TestLoadAWSConfigHonoursEndpointEnv(t *testing.T) {
 		t.Errorf("Body() = %q, want %q", m.Body(), "via env")
 	}
 }
+
+// TestBatchDropsStaleBuffered checks that a buffered message with less than half its
+// hold left is not handed out, since its hold could lapse before the refresh lands; it
+// reappears when its hold lapses.
+func TestBatchDropsStaleBuffered(t *testing.T) {
+	t.Parallel()
+	a := openQueue(t, newQueueURL(t), Options{Hold: 30 * time.Second, WaitTime: time.Second, Batch: 4})
+	for _, body := range []string{"one", "two", "three"} {
+		enqueue(t, a, []byte(body))
+	}
+	receive(t, a, 10*time.Second)
+	a.mu.Lock()
+	buffered := len(a.buffered)
+	for _, m := range a.buffered {
+		m.received = time.Now().Add(-16 * time.Second)
+	}
+	a.mu.Unlock()
+	if buffered == 0 {
+		t.Fatal("Receive() with Batch 4 buffered nothing, want the rest of the batch buffered")
+	}
+	receiveNone(t, a, 2*time.Second)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.buffered) != 0 {
+		t.Errorf("%d messages still buffered, want the stale ones dropped", len(a.buffered))
+	}
+}
