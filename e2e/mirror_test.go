@@ -62,7 +62,13 @@ func targetVersions(t *testing.T, base, token, name string) map[string][2]string
 // copy has the public integrity and byte-identical tarball.
 func waitMirrored(t *testing.T, public *FixtureRegistry, base, token, name, version string, logs func() string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	waitMirroredWithin(t, public, base, token, name, version, logs, 60*time.Second)
+}
+
+// waitMirroredWithin is waitMirrored with its own time limit.
+func waitMirroredWithin(t *testing.T, public *FixtureRegistry, base, token, name, version string, logs func() string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		got, ok := targetVersions(t, base, token, name)[version]
 		if ok {
@@ -76,7 +82,7 @@ func waitMirrored(t *testing.T, public *FixtureRegistry, base, token, name, vers
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s@%s was not mirrored within 60 s\nlogs:\n%s", name, version, tail(logs(), 40))
+			t.Fatalf("%s@%s was not mirrored within %s\nlogs:\n%s", name, version, within, tail(logs(), 40))
 		}
 		time.Sleep(100 * time.Millisecond) // polling the target with a deadline
 	}
@@ -131,49 +137,86 @@ func TestMirrorCopiesApprovedPackages(t *testing.T) {
 	}
 }
 
-// TestMirrorSurvivesSIGKILL: with the durable nats queue (the embedded JetStream server
-// storing under MIRROR_QUEUE_DIR), a job enqueued before Écluse is killed with SIGKILL,
-// and not yet published because the mirror target was unavailable, is published after
-// Écluse restarts.
+// TestMirrorSurvivesSIGKILL: with a durable queue (nats: the embedded JetStream server
+// storing under MIRROR_QUEUE_DIR; sqs: a real SQS emulator), a job enqueued before Écluse
+// is killed with SIGKILL, and not yet published because the mirror target was
+// unavailable, is published after Écluse restarts.
 func TestMirrorSurvivesSIGKILL(t *testing.T) {
-	public := mirrorFixture(t)
-	verdaccio := startVerdaccio(t)
-	target, err := url.Parse(verdaccio.URL)
+	for _, provider := range []string{"nats", "sqs"} {
+		t.Run(provider, func(t *testing.T) {
+			env := map[string]string{}
+			switch provider {
+			case "nats":
+				env["MIRROR_QUEUE_PROVIDER"] = "nats"
+				env["MIRROR_QUEUE_DIR"] = filepath.Join(t.TempDir(), "queue")
+			case "sqs":
+				endpoint := startMoto(t)
+				sqsEnv(env, endpoint, motoQueue(t, endpoint, "e2e-sigkill"))
+			}
+			testMirrorSurvivesSIGKILL(t, env)
+		})
+	}
+}
+
+// gatedTarget fronts the mirror target with a gate that answers 503 until opened, and
+// counts the publishes that went through.
+type gatedTarget struct {
+	url       string
+	open      atomic.Bool
+	refused   atomic.Int64
+	published atomic.Int64
+}
+
+func newGatedTarget(t *testing.T, target string) *gatedTarget {
+	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The mirror target is reached through a gate that answers 503 until it is opened.
-	var open atomic.Bool
-	var refused atomic.Int64
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !open.Load() {
-			refused.Add(1)
+	g := &gatedTarget{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.Method == http.MethodPut && r.StatusCode/100 == 2 {
+			g.published.Add(1)
+		}
+		return nil
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.open.Load() {
+			g.refused.Add(1)
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		proxy.ServeHTTP(w, r)
 	}))
-	t.Cleanup(gate.Close)
-	gateSrv := gate.URL
+	t.Cleanup(srv.Close)
+	g.url = srv.URL
+	return g
+}
+
+func testMirrorSurvivesSIGKILL(t *testing.T, queueEnv map[string]string) {
+	public := mirrorFixture(t)
+	verdaccio := startVerdaccio(t)
+	target := newGatedTarget(t, verdaccio.URL)
 	env := baseEnv(public.URL, verdaccio.URL)
-	env["MIRROR_TARGET_URL"] = gateSrv + "/"
+	env["MIRROR_TARGET_URL"] = target.url + "/"
 	env["MIRROR_TARGET_TOKEN"] = verdaccio.Token
-	env["MIRROR_QUEUE_PROVIDER"] = "nats"
-	env["MIRROR_QUEUE_DIR"] = filepath.Join(t.TempDir(), "queue")
+	for k, v := range queueEnv {
+		env[k] = v
+	}
 
 	first := startEcluse(t, env)
 	tgz := fetch(t, first.URL+"/e2e-mirror-plain/-/e2e-mirror-plain-1.1.0.tgz", nil)
 	if tgz.status != http.StatusOK {
 		t.Fatalf("GET the tarball through Écluse = %d %s", tgz.status, tgz.body)
 	}
-	// Wait until the worker has tried the job (the target answered 503), then kill.
+	// Wait until the worker has tried the job (the target answered 503) and given it
+	// back for a retry, then kill.
 	deadline := time.Now().Add(30 * time.Second)
-	for refused.Load() == 0 {
+	for target.refused.Load() == 0 || !strings.Contains(first.Logs(), "mirror job will be retried") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the worker never tried the job\nlogs:\n%s", tail(first.Logs(), 40))
 		}
-		time.Sleep(100 * time.Millisecond) // polling the log with a deadline
+		time.Sleep(100 * time.Millisecond) // polling the gate's counter with a deadline
 	}
 	first.Signal(syscall.SIGKILL)
 	first.WaitFor(10 * time.Second)
@@ -181,7 +224,51 @@ func TestMirrorSurvivesSIGKILL(t *testing.T) {
 		t.Fatal("the job was published before the kill: the test proves nothing")
 	}
 
-	open.Store(true)
+	target.open.Store(true)
 	second := startEcluse(t, env)
-	waitMirrored(t, public, verdaccio.URL, verdaccio.Token, "e2e-mirror-plain", "1.1.0", second.Logs)
+	// A job the killed process still held comes back when its hold (60 s) lapses.
+	waitMirroredWithin(t, public, verdaccio.URL, verdaccio.Token, "e2e-mirror-plain", "1.1.0", second.Logs, 150*time.Second)
+}
+
+// TestMirrorSharedQueuePublishesOnce: two Écluse processes share one SQS queue (a real
+// emulator); both serve the same version, so both enqueue it, and the mirror target is
+// written once.
+func TestMirrorSharedQueuePublishesOnce(t *testing.T) {
+	public := mirrorFixture(t)
+	verdaccio := startVerdaccio(t)
+	target := newGatedTarget(t, verdaccio.URL)
+	target.open.Store(true)
+	endpoint := startMoto(t)
+	env := baseEnv(public.URL, verdaccio.URL)
+	env["MIRROR_TARGET_URL"] = target.url + "/"
+	env["MIRROR_TARGET_TOKEN"] = verdaccio.Token
+	env["PROXY_DEBUG"] = "true" // the worker logs a job it found already done at debug level
+	sqsEnv(env, endpoint, motoQueue(t, endpoint, "e2e-shared"))
+	a, b := startEcluse(t, env), startEcluse(t, env)
+	for _, p := range []*Proc{a, b} {
+		for _, v := range []string{"1.0.0", "1.1.0"} {
+			if r := fetch(t, p.URL+"/e2e-mirror-plain/-/e2e-mirror-plain-"+v+".tgz", nil); r.status != http.StatusOK {
+				t.Fatalf("GET the tarball of %s through Écluse = %d %s", v, r.status, r.body)
+			}
+		}
+	}
+	waitMirrored(t, public, verdaccio.URL, verdaccio.Token, "e2e-mirror-plain", "1.0.0", a.Logs)
+	waitMirrored(t, public, verdaccio.URL, verdaccio.Token, "e2e-mirror-plain", "1.1.0", a.Logs)
+	// Four jobs were made (two versions, two processes); wait until each was finished
+	// by one of the workers, published or found present, before counting publishes.
+	finished := func() int {
+		logs := a.Logs() + b.Logs()
+		return strings.Count(logs, `"msg":"mirror job done`) + strings.Count(logs, `"msg":"mirror job skipped`)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for finished() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 mirror jobs finished within 60 s\nlogs a:\n%s\nlogs b:\n%s", finished(), tail(a.Logs(), 20), tail(b.Logs(), 20))
+		}
+		time.Sleep(200 * time.Millisecond) // polling the logs with a deadline
+	}
+	if n := target.published.Load(); n != 2 {
+		t.Errorf("the mirror target accepted %d publishes for 2 versions served by 2 processes, want 2 (each version once)\nlogs a:\n%s\nlogs b:\n%s",
+			n, tail(a.Logs(), 20), tail(b.Logs(), 20))
+	}
 }

@@ -62,6 +62,8 @@ func TestWorkerPublishesWhatNPMPublishSends(t *testing.T) {
 	if dist["signatures"] == nil || manifest["_id"] != "left-pad@1.3.0" || manifest["dependencies"] == nil {
 		t.Errorf("manifest = %v, want the public manifest's other members kept", manifest)
 	}
+	// The job counts as done before its slot is released: wait for both.
+	eventually(t, "the job's slot released", func() bool { return w.Stats().InFlight == 0 })
 	if s := w.Stats(); s.Received != 1 || s.Done != 1 || s.Publishes != 1 || s.InFlight != 0 {
 		t.Errorf("Stats = %+v", s)
 	}
