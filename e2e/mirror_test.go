@@ -272,3 +272,48 @@ func TestMirrorSharedQueuePublishesOnce(t *testing.T) {
 			n, tail(a.Logs(), 20), tail(b.Logs(), 20))
 	}
 }
+
+// TestMirrorStuckWorkerFailsLiveness: a mirror target that never answers leaves the
+// worker holding a job without progress; /livez turns 503 naming the worker, while
+// /readyz stays 200 (a mirror-target outage is no reason to take the instance out of
+// rotation).
+func TestMirrorStuckWorkerFailsLiveness(t *testing.T) {
+	public := mirrorFixture(t)
+	release := make(chan struct{})
+	var asked atomic.Int64
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		<-release
+		http.Error(w, "gone", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+	empty := newFixtureRegistry(t) // the private upstream: it has nothing
+	env := baseEnv(public.URL, empty.URL)
+	env["MIRROR_TARGET_URL"] = hang.URL + "/"
+	env["MIRROR_WORKER_STALL_SECONDS"] = "2"
+	p := startEcluse(t, env)
+	if status, _ := get(t, p.URL+"/livez", nil); status != http.StatusOK {
+		t.Fatalf("/livez before any job = %d, want 200 (an idle worker is healthy)", status)
+	}
+	if r := fetch(t, p.URL+"/e2e-mirror-plain/-/e2e-mirror-plain-1.1.0.tgz", nil); r.status != http.StatusOK {
+		t.Fatalf("GET the tarball through Écluse = %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, body := get(t, p.URL+"/livez", nil)
+		if status == http.StatusServiceUnavailable {
+			if !strings.Contains(string(body), "mirror-worker") {
+				t.Errorf("/livez = 503 %s, want the failing check named mirror-worker", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/livez = %d %s 30 s after the worker got stuck (target asked %d times), want 503", status, body, asked.Load())
+		}
+		time.Sleep(200 * time.Millisecond) // polling the probe with a deadline
+	}
+	if status, _ := get(t, p.URL+"/readyz", nil); status != http.StatusOK {
+		t.Errorf("/readyz while the worker is stuck = %d, want 200", status)
+	}
+}

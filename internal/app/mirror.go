@@ -111,7 +111,7 @@ func newWorker(ctx context.Context, cfg *config.Config, mp *mirrorParts, log *sl
 	})
 	return mirror.NewWorker(mirror.WorkerOptions{
 		Queue: mp.queue, Target: pub, Fetch: fetch, Concurrency: cfg.Mirror.WorkerConcurrency,
-		Hold: mirrorHold, MaxTarballBytes: cfg.MaxTarballBytes, Logger: wlog,
+		Hold: mirrorHold, MaxTarballBytes: cfg.MaxTarballBytes, StallAfter: cfg.Mirror.WorkerStallAfter, Logger: wlog,
 	})
 }
 

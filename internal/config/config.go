@@ -220,6 +220,9 @@ type Mirror struct {
 	QueueDir string
 	// WorkerConcurrency is MIRROR_WORKER_CONCURRENCY: jobs the worker runs at once.
 	WorkerConcurrency int
+	// WorkerStallAfter is MIRROR_WORKER_STALL_SECONDS: how long the worker may hold
+	// jobs without progress before /livez fails.
+	WorkerStallAfter time.Duration
 }
 
 // CodeArtifact identifies a CodeArtifact repository for the credential leaf.

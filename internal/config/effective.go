@@ -49,6 +49,7 @@ type Effective struct {
 	NATSURL                    string        `json:"NATS_URL,omitempty"`
 	QueueDir                   string        `json:"MIRROR_QUEUE_DIR,omitempty"`
 	WorkerConcurrency          int           `json:"MIRROR_WORKER_CONCURRENCY"`
+	WorkerStallSeconds         int64         `json:"MIRROR_WORKER_STALL_SECONDS"`
 	CredentialStrategy         string        `json:"credentialStrategy"`
 	Internal                   []string      `json:"internal"`
 	DocumentSource             string        `json:"documentSource,omitempty"`
@@ -124,6 +125,7 @@ func (c *Config) Effective() Effective {
 		NATSURL:                    c.Mirror.NATSURL,
 		QueueDir:                   c.Mirror.QueueDir,
 		WorkerConcurrency:          c.Mirror.WorkerConcurrency,
+		WorkerStallSeconds:         int64(c.Mirror.WorkerStallAfter.Seconds()),
 		CredentialStrategy:         c.CredentialStrategy,
 		Internal:                   append([]string{}, c.Internal...),
 		TarballManifest:            c.TarballManifest,

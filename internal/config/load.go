@@ -74,6 +74,7 @@ func Defaults() Config {
 			QueueProvider:      QueueSQS,
 			MemoryMaxDepth:     50000,
 			WorkerConcurrency:  4,
+			WorkerStallAfter:   2 * time.Minute,
 		},
 		Document: &Document{},
 	}
@@ -372,6 +373,7 @@ func (l *loader) loadMirror(c *Config) {
 	m.QueueURL, _ = l.lookup("MIRROR_QUEUE_URL")
 	l.positiveIntInt("MIRROR_QUEUE_MEMORY_MAX_DEPTH", &m.MemoryMaxDepth)
 	l.positiveIntInt("MIRROR_WORKER_CONCURRENCY", &m.WorkerConcurrency)
+	l.seconds("MIRROR_WORKER_STALL_SECONDS", &m.WorkerStallAfter)
 	m.QueueSubscription, _ = l.lookup("MIRROR_QUEUE_SUBSCRIPTION")
 	l.boolean("MIRROR_QUEUE_CREATE", &m.QueueCreate)
 	m.NATSURL, _ = l.lookup("NATS_URL")
