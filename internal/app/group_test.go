@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ecluse/ecluse/internal/queue/memqueue"
 )
 
 func TestGroupStopsInReverseOrder(t *testing.T) {
@@ -71,7 +73,18 @@ func TestGroupComponentReturningEarlyIsAFailure(t *testing.T) {
 func TestLogMirrorStatsReturnsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := logMirrorStats(ctx, nil, nil, time.Hour, slog.New(slog.DiscardHandler)); err != nil {
+	if err := logMirrorStats(ctx, nil, nil, nil, time.Hour, slog.New(slog.DiscardHandler)); err != nil {
 		t.Errorf("logMirrorStats after cancel = %v, want nil", err)
+	}
+}
+
+func TestQueueDepth(t *testing.T) {
+	q := memqueue.New(memqueue.Options{})
+	defer q.Close()
+	if err := q.Enqueue(context.Background(), []byte("job")); err != nil {
+		t.Fatal(err)
+	}
+	if n := queueDepth(context.Background(), q); n != 1 {
+		t.Errorf("queueDepth(memory queue with one job) = %d, want 1", n)
 	}
 }

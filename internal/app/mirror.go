@@ -118,29 +118,48 @@ func newWorker(ctx context.Context, cfg *config.Config, mp *mirrorParts, log *sl
 // mirrorStatsEvery is how often the mirror's counters are logged, when they changed.
 const mirrorStatsEvery = time.Minute
 
-// logMirrorStats logs the enqueuer's and the worker's counters every interval in which
-// they changed, until ctx ends.
-func logMirrorStats(ctx context.Context, enq *mirror.Enqueuer, w *mirror.Worker, every time.Duration, log *slog.Logger) error {
+// queueDepth reads how many jobs a queue holds, for providers that can tell (SQS and
+// NATS ask their server; the memory queue counts); -1 when the provider cannot.
+func queueDepth(ctx context.Context, q queue.Queue) int {
+	switch d := q.(type) {
+	case interface{ Depth() int }:
+		return d.Depth()
+	case interface {
+		Depth(context.Context) (int, error)
+	}:
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if n, err := d.Depth(dctx); err == nil {
+			return n
+		}
+	}
+	return -1
+}
+
+// logMirrorStats logs the queue's depth and the enqueuer's and the worker's counters
+// every interval in which they changed, until ctx ends.
+func logMirrorStats(ctx context.Context, q queue.Queue, enq *mirror.Enqueuer, w *mirror.Worker, every time.Duration, log *slog.Logger) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var lastE mirror.EnqueuerStats
 	var lastW mirror.Stats
+	lastDepth := -1
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		e, s := enq.Stats(), w.Stats()
-		if e == lastE && s == lastW {
+		e, s, depth := enq.Stats(), w.Stats(), queueDepth(ctx, q)
+		if e == lastE && s == lastW && depth == lastDepth {
 			continue
 		}
-		lastE, lastW = e, s
+		lastE, lastW, lastDepth = e, s, depth
 		var meanMs float64
 		if s.Publishes > 0 {
 			meanMs = float64(s.PublishTime.Milliseconds()) / float64(s.Publishes)
 		}
-		log.Info("mirror stats",
+		log.Info("mirror stats", "queue_depth", depth,
 			"enqueued", e.Enqueued, "deduplicated", e.Deduplicated, "dropped", e.Dropped, "enqueue_failed", e.Failed,
 			"received", s.Received, "done", s.Done, "skipped_present", s.Skipped+s.AlreadyPresent, "retried", s.Retried,
 			"failed", s.Failed, "poison", s.Poison, "in_flight", s.InFlight,

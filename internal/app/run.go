@@ -52,7 +52,7 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	})
 	g.add("mirror-worker", built.worker.Run)
 	g.add("mirror-stats", func(ctx context.Context) error {
-		return logMirrorStats(ctx, built.mirror.enq, built.worker, mirrorStatsEvery, log.With("component", "mirror"))
+		return logMirrorStats(ctx, built.mirror.queue, built.mirror.enq, built.worker, mirrorStatsEvery, log.With("component", "mirror"))
 	})
 	health.AddLiveness("mirror-worker", built.worker.Live)
 	g.add("listener", func(ctx context.Context) error {

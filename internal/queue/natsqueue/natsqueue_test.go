@@ -222,3 +222,26 @@ func (r *records) messages() string {
 	}
 	return b.String()
 }
+
+func TestDepth(t *testing.T) {
+	q := newQueue(t, natsqueue.Options{})
+	ctx := t.Context()
+	for _, body := range []string{"a", "b"} {
+		if err := q.Enqueue(ctx, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := q.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 2 {
+		t.Errorf("Depth with one waiting and one held = %d, %v; want 2", n, err)
+	}
+	if err := m.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 1 {
+		t.Errorf("Depth after an ack = %d, %v; want 1", n, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -423,5 +424,18 @@ func TestBatchDropsStaleBuffered(t *testing.T) {
 	defer a.mu.Unlock()
 	if len(a.buffered) != 0 {
 		t.Errorf("%d messages still buffered, want the stale ones dropped", len(a.buffered))
+	}
+}
+
+func TestDepth(t *testing.T) {
+	q := openQueue(t, newQueueURL(t), Options{})
+	ctx := context.Background()
+	for i := range 3 {
+		if err := q.Enqueue(ctx, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 3 {
+		t.Errorf("Depth = %d, %v; want 3", n, err)
 	}
 }
