@@ -84,7 +84,23 @@ type PathError struct {
 }
 
 func (e *PathError) Error() string {
-	return fmt.Sprintf("unsupported module proxy path %s: %s", quoteShort(e.Path), e.Reason)
+	return fmt.Sprintf("unsupported module proxy path %s: %s", quoteShort(e.Path), clipReason(e.Reason))
+}
+
+// maxReason bounds a reason in an error's text: a reason may quote the hostile input
+// again (golang.org/x/mod's checks quote the whole path).
+const maxReason = 300
+
+// clipReason cuts a reason to maxReason bytes, never inside a UTF-8 character.
+func clipReason(s string) string {
+	if len(s) <= maxReason {
+		return s
+	}
+	cut := maxReason
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // Is makes errors.Is(err, ErrInvalidPath) hold.
