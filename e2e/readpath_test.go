@@ -132,8 +132,14 @@ func TestReadPath(t *testing.T) {
 				t.Errorf("GET %.60s: Content-Type = %q, want application/json", path, ct)
 			}
 		}
-		if after := public.Requests(); len(after) != before {
-			t.Errorf("the public upstream was asked about bad names: %+v", after[before:])
+		// The mirror worker may read earlier subtests' packages meanwhile: only a request
+		// naming one of the bad names is a failure.
+		for _, r := range public.Requests()[before:] {
+			for _, bad := range []string{"e2e-dot", "e2e-underscore", "space", "e2e..dots", "%2fa%2fb", "/a%2fb", strings.Repeat("a", 215)} {
+				if strings.Contains(strings.ToLower(r.Path), strings.ToLower(bad)) {
+					t.Errorf("the public upstream was asked about a bad name: %s %s", r.Method, r.Path)
+				}
+			}
 		}
 	})
 
