@@ -199,6 +199,12 @@ func (c *Client) Has(ctx context.Context, name string) (bool, error) {
 // already, and a transport-level encoding would only let a small response inflate into
 // a large one. Its bytes are relayed as received.
 func (c *Client) Open(ctx context.Context, u *url.URL, credential redact.Secret) (io.ReadCloser, int64, error) {
+	return c.openFile(ctx, u, credential, c.checkStatus)
+}
+
+// openFile GETs u as it is (Accept-Encoding: identity), with the egress guard's origin
+// policy for u and its redirects, and returns the body once check accepts the status.
+func (c *Client) openFile(ctx context.Context, u *url.URL, credential redact.Secret, check func(*http.Response, redact.Secret) error) (io.ReadCloser, int64, error) {
 	ctx = egress.WithCallerDecoding(egress.WithOrigin(ctx, c.opts.Base))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -210,7 +216,7 @@ func (c *Client) Open(ctx context.Context, u *url.URL, credential redact.Secret)
 	if err != nil {
 		return nil, 0, c.transportError(err)
 	}
-	if err := c.checkStatus(resp, credential); err != nil {
+	if err := check(resp, credential); err != nil {
 		resp.Body.Close()
 		return nil, 0, err
 	}

@@ -89,22 +89,7 @@ func (c *Client) OpenPath(ctx context.Context, path string, credential redact.Se
 	if err != nil {
 		return nil, 0, err
 	}
-	ctx = egress.WithCallerDecoding(egress.WithOrigin(ctx, c.opts.Base))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
-	}
-	req.Header.Set("Accept-Encoding", "identity")
-	c.authorize(req, credential)
-	resp, err := c.opts.HTTP.Do(req)
-	if err != nil {
-		return nil, 0, c.transportError(err)
-	}
-	if err := c.checkProxyStatus(resp, credential); err != nil {
-		resp.Body.Close()
-		return nil, 0, err
-	}
-	return resp.Body, resp.ContentLength, nil
+	return c.openFile(ctx, u, credential, c.checkProxyStatus)
 }
 
 // checkProxyStatus is checkStatus for a module proxy: 410 Gone is not found too, and
