@@ -26,6 +26,8 @@ func TestLayering(t *testing.T) {
 		"internal/source": {},
 		"internal/queue":  {},
 
+		"internal/advisory": {"internal/redact", "internal/egress"},
+
 		"internal/queue/memqueue":    {"internal/queue"},
 		"internal/queue/natsqueue":   {"internal/queue"},
 		"internal/queue/sqsqueue":    {"internal/queue"},
@@ -35,10 +37,10 @@ func TestLayering(t *testing.T) {
 		"internal/mirror":            {"internal/queue", "internal/mirror/credential", "internal/npm", "internal/redact", "internal/upstream", "internal/egress", "internal/budget"},
 
 		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
-		"internal/gate":     {"internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
+		"internal/gate":     {"internal/advisory", "internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
-		"internal/modgate":  {"internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
-		"internal/server":   {"internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
+		"internal/modgate":  {"internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
+		"internal/server":   {"internal/advisory", "internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
 	}
 	// unlayered are the packages above every layer: the composition root, the command
 	// and the black-box tests.
