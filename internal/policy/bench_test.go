@@ -66,7 +66,7 @@ func BenchmarkAbstainingRule(b *testing.B) {
 	v := version("react", "18.2.0", 30*day)
 	b.ReportAllocs()
 	for b.Loop() {
-		if verdict, _ := r.eval(v, now); verdict != abstain {
+		if verdict, _ := p.eval(r, v, now); verdict != abstain {
 			b.Fatal("rule did not abstain")
 		}
 	}

@@ -106,16 +106,29 @@ type draft struct {
 	ageSeconds int64
 	packages   []packageEntry
 	origin     string
+	// minSeverity and onMissingIndex are as written; empty means the default.
+	minSeverity, onMissingIndex string
 }
+
+// The names of the built-in rules.
+const (
+	RuleMinAge               = "min-age"
+	RuleRemediationFastTrack = "remediation-fast-track"
+	RuleDenyMalicious        = "deny-malicious"
+)
 
 // defaults returns the built-in policy, fresh on each call.
 func defaults() map[string]*draft {
-	minAge, _ := lookupType(TypeMinAge)
+	builtin := func(name, typ string) *draft {
+		t, _ := lookupType(typ)
+		return &draft{name: name, typ: t, precedence: t.precedence, mode: ModeEnforce, origin: "default"}
+	}
+	minAge := builtin(RuleMinAge, TypeMinAge)
+	minAge.ageSeconds = DefaultMinAgeSeconds
 	return map[string]*draft{
-		"min-age": {
-			name: "min-age", typ: minAge, precedence: minAge.precedence,
-			mode: ModeEnforce, ageSeconds: DefaultMinAgeSeconds, origin: "default",
-		},
+		RuleMinAge:               minAge,
+		RuleRemediationFastTrack: builtin(RuleRemediationFastTrack, TypeAllowIfRemediatesCve),
+		RuleDenyMalicious:        builtin(RuleDenyMalicious, TypeDenyMalicious),
 	}
 }
 
@@ -221,10 +234,7 @@ func mergeOne(key string, s *ruleSpec, base *draft, isBuiltin bool, fail func(er
 		d = draft{name: key, typ: t, precedence: t.precedence, mode: ModeEnforce, origin: "added"}
 	}
 
-	valid := commonFields
-	if d.typ.field != "" {
-		valid = append(slices.Clone(commonFields), d.typ.field)
-	}
+	valid := append(slices.Clone(commonFields), d.typ.fields...)
 	for _, k := range sortedNames(w) {
 		if w[k] && !slices.Contains(valid, k) {
 			fail(ErrUnknownField, "field %q is not valid for type %s (valid: %s)", k, d.typ.name, strings.Join(valid, ", "))
@@ -249,6 +259,12 @@ func mergeOne(key string, s *ruleSpec, base *draft, isBuiltin bool, fail func(er
 	}
 	if w[keyPackages] {
 		d.packages = s.packages
+	}
+	if w[keyMinSeverity] {
+		d.minSeverity = s.minSeverity
+	}
+	if w[keyOnMissingIndex] {
+		d.onMissingIndex = s.onMissingIndex
 	}
 	return &d
 }
@@ -282,6 +298,12 @@ func compile(d *draft, path string, opts *Options) (rule, []error) {
 		default:
 			r.age = time.Duration(d.ageSeconds) * time.Second
 		}
+	case kindDenyCVE:
+		sev, ok := parseSeverity(d.minSeverity)
+		if !ok {
+			fail(ErrInvalid, "minSeverity %q is not one of any, low, moderate, high, critical", d.minSeverity)
+		}
+		r.minSeverity = sev
 	case kindAllowPackages, kindDenyPackages:
 		if len(d.packages) == 0 {
 			fail(ErrInvalid, "packages must list at least one pattern")
@@ -293,6 +315,16 @@ func compile(d *draft, path string, opts *Options) (rule, []error) {
 				continue
 			}
 			r.patterns = append(r.patterns, pat)
+		}
+	}
+	if d.typ.kind == kindDenyCVE || d.typ.kind == kindDenyMalicious {
+		switch d.onMissingIndex {
+		case MissingIndexDeny, "":
+			r.missing = deny
+		case MissingIndexAbstain:
+			r.missing = abstain
+		default:
+			fail(ErrInvalid, "onMissingIndex %q is neither %q nor %q", d.onMissingIndex, MissingIndexDeny, MissingIndexAbstain)
 		}
 	}
 	return r, errs

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +22,12 @@ func TestBuildDefault(t *testing.T) {
 		t.Fatalf("Build(nil) = %v, want no errors", errs)
 	}
 	e := p.Effective(now)
-	want := []EffectiveRule{{Name: "min-age", Type: TypeMinAge, Precedence: PrecedenceMinAge, Mode: ModeEnforce, Origin: "default", AgeSeconds: 604800}}
-	if len(e.Rules) != 1 || e.Rules[0].Name != want[0].Name || e.Rules[0].AgeSeconds != want[0].AgeSeconds ||
-		e.Rules[0].Precedence != want[0].Precedence || e.Rules[0].Origin != want[0].Origin || e.Rules[0].Mode != want[0].Mode {
+	want := []EffectiveRule{
+		{Name: "deny-malicious", Type: TypeDenyMalicious, Precedence: PrecedenceDenyMalicious, Mode: ModeEnforce, Origin: "default", OnMissingIndex: MissingIndexDeny},
+		{Name: "remediation-fast-track", Type: TypeAllowIfRemediatesCve, Precedence: PrecedenceAllowIfRemediatesCve, Mode: ModeEnforce, Origin: "default"},
+		{Name: "min-age", Type: TypeMinAge, Precedence: PrecedenceMinAge, Mode: ModeEnforce, Origin: "default", AgeSeconds: 604800},
+	}
+	if !reflect.DeepEqual(e.Rules, want) {
 		t.Errorf("Build(nil).Effective().Rules = %+v, want %+v", e.Rules, want)
 	}
 	if e.IntegrityFloor != "sha256" {
@@ -43,12 +47,26 @@ func TestManualExample(t *testing.T) {
 	golden(t, "manual-example.effective.json", got)
 
 	e := p.Effective(now)
+	e.Rules = withoutAdvisoryDefaults(e.Rules)
 	if e.Rules[0].Name != "deny-scripts" || e.Rules[0].Precedence != 200 || e.Rules[0].Origin != "added" {
 		t.Errorf("first rule = %+v, want deny-scripts at 200, added", e.Rules[0])
 	}
 	if e.Rules[1].Name != "min-age" || e.Rules[1].AgeSeconds != 1209600 || e.Rules[1].Origin != "patched" {
 		t.Errorf("second rule = %+v, want min-age patched to 1209600s", e.Rules[1])
 	}
+}
+
+// withoutAdvisoryDefaults drops the built-in advisory rules (deny-malicious and
+// remediation-fast-track) when untouched, for tables written about the other rules.
+func withoutAdvisoryDefaults(rules []EffectiveRule) []EffectiveRule {
+	var out []EffectiveRule
+	for _, r := range rules {
+		if r.Origin == "default" && (r.Name == RuleDenyMalicious || r.Name == RuleRemediationFastTrack) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -149,6 +167,7 @@ func TestBuildMerge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := mustBuild(t, tt.doc, Options{}).Effective(now)
+			e.Rules = withoutAdvisoryDefaults(e.Rules)
 			if len(e.Rules) != len(tt.want) {
 				t.Fatalf("Effective().Rules = %+v, want %+v", e.Rules, tt.want)
 			}
@@ -175,7 +194,7 @@ func TestBuildRawRules(t *testing.T) {
 			t.Errorf("Build(%q) = %v", raw, errs)
 			continue
 		}
-		if e := p.Effective(now); len(e.Rules) != 1 || e.Rules[0].Origin != "default" {
+		if e := p.Effective(now); len(e.Rules) != 3 || e.Rules[0].Origin != "default" || e.Rules[1].Origin != "default" || e.Rules[2].Origin != "default" {
 			t.Errorf("Build(%q).Effective().Rules = %+v, want the defaults", raw, e.Rules)
 		}
 	}
@@ -321,7 +340,7 @@ func TestBuildErrors(t *testing.T) {
 		{
 			name: "unknown type",
 			doc:  `{"rules":{"x":{"type":"DenyEverything"}}}`,
-			want: []string{`rules.x: unknown rule type "DenyEverything" (one of AllowPackages, DenyDeprecated, DenyInstallTimeExecution, DenyPackages, MinAge)`},
+			want: []string{`rules.x: unknown rule type "DenyEverything" (one of AllowIfRemediatesCve, AllowPackages, DenyDeprecated, DenyIfCVE, DenyInstallTimeExecution, DenyMalicious, DenyPackages, MinAge)`},
 			kind: ErrUnknownType,
 		},
 		{
@@ -475,7 +494,7 @@ func TestBuildErrors(t *testing.T) {
 		{
 			name: "null for a rule that is not built in",
 			doc:  `{"rules":{"nope":null}}`,
-			want: []string{`rules.nope: null suppresses a built-in rule, and there is no built-in rule named "nope" (built-in: min-age)`},
+			want: []string{`rules.nope: null suppresses a built-in rule, and there is no built-in rule named "nope" (built-in: deny-malicious, min-age, remediation-fast-track)`},
 			kind: ErrInvalid,
 		},
 		{

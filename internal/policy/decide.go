@@ -57,6 +57,12 @@ type Decision struct {
 // The Decision refers to v: v must stay alive, unmodified, as long as the Decision's
 // methods may be called.
 func (p *Policy) Decide(v *Version, now time.Time) Decision {
+	return p.decide(v, now, false)
+}
+
+// decide is Decide, with the advisory rules set aside when skipAdvisory is set (the
+// fast-track asks what the rest of the policy says of an earlier version).
+func (p *Policy) decide(v *Version, now time.Time, skipAdvisory bool) Decision {
 	d := Decision{policy: p, v: v, now: now, rule: -1, pattern: -1, overruled: -1}
 	if !meetsFloor(v.Digests, p.floor) {
 		d.Rule = RuleIntegrityFloor
@@ -76,7 +82,10 @@ func (p *Policy) Decide(v *Version, now time.Time) Decision {
 		if decided && r.precedence < level {
 			break
 		}
-		verdict, pat := r.eval(v, now)
+		if skipAdvisory && r.typ.advisory() {
+			continue
+		}
+		verdict, pat := p.eval(r, v, now)
 		if r.warn {
 			if verdict == deny {
 				d.Warned = append(d.Warned, r.name)

@@ -31,6 +31,11 @@ type EffectiveRule struct {
 	AgeSeconds int64 `json:"ageSeconds,omitempty"`
 	// Packages is the pattern list of AllowPackages and DenyPackages; nil otherwise.
 	Packages []EffectivePackage `json:"packages,omitempty"`
+	// MinSeverity is DenyIfCVE's threshold ("any", "low", ...); empty for other types.
+	MinSeverity string `json:"minSeverity,omitempty"`
+	// OnMissingIndex is what DenyIfCVE and DenyMalicious do before the advisory index
+	// has loaded: "deny" or "abstain". Empty for other types.
+	OnMissingIndex string `json:"onMissingIndex,omitempty"`
 }
 
 // EffectivePackage is one pattern of a package list.
@@ -60,8 +65,20 @@ func (p *Policy) Effective(now time.Time) Effective {
 		if r.warn {
 			er.Mode = ModeWarn
 		}
-		if r.typ.kind == kindMinAge {
+		switch r.typ.kind {
+		case kindMinAge:
 			er.AgeSeconds = int64(r.age / time.Second)
+		case kindDenyCVE:
+			er.MinSeverity = "any"
+			if r.minSeverity != SeverityUnknown {
+				er.MinSeverity = r.minSeverity.String()
+			}
+		}
+		if r.typ.kind == kindDenyCVE || r.typ.kind == kindDenyMalicious {
+			er.OnMissingIndex = MissingIndexDeny
+			if r.missing == abstain {
+				er.OnMissingIndex = MissingIndexAbstain
+			}
 		}
 		for j := range r.patterns {
 			pat := &r.patterns[j]

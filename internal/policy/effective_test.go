@@ -54,15 +54,18 @@ func TestEffectiveGolden(t *testing.T) {
 }
 
 func TestEffectiveSuppressedIsEmptyNotNull(t *testing.T) {
-	got, err := json.Marshal(mustBuild(t, `{"rules":{"min-age":null}}`, Options{}).Effective(now))
+	got, err := json.Marshal(mustBuild(t, `{"rules":{"min-age":null,"deny-malicious":null,"remediation-fast-track":null}}`, Options{}).Effective(now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"integrityFloor":"sha256","rules":[],"suppressed":["min-age"]}`; string(got) != want {
+	if want := `{"integrityFloor":"sha256","rules":[],"suppressed":["deny-malicious","min-age","remediation-fast-track"]}`; string(got) != want {
 		t.Errorf("Effective JSON = %s, want %s", got, want)
 	}
 	got, _ = json.Marshal(mustBuild(t, "", Options{}).Effective(now))
-	if want := `{"integrityFloor":"sha256","rules":[{"name":"min-age","type":"MinAge","precedence":100,"mode":"enforce","origin":"default","ageSeconds":604800}],"suppressed":[]}`; string(got) != want {
+	if want := `{"integrityFloor":"sha256","rules":[` +
+		`{"name":"deny-malicious","type":"DenyMalicious","precedence":500,"mode":"enforce","origin":"default","onMissingIndex":"deny"},` +
+		`{"name":"remediation-fast-track","type":"AllowIfRemediatesCve","precedence":120,"mode":"enforce","origin":"default"},` +
+		`{"name":"min-age","type":"MinAge","precedence":100,"mode":"enforce","origin":"default","ageSeconds":604800}],"suppressed":[]}`; string(got) != want {
 		t.Errorf("Effective JSON = %s, want %s", got, want)
 	}
 }

@@ -33,6 +33,8 @@ func version(name, ver string, age time.Duration) *Version {
 	return &Version{
 		Name: name, Version: ver, Published: now.Add(-age),
 		Digests: sriDigests(sha512Integrity, strings.Repeat("a", 40)),
+		// An advisory index has loaded and knows nothing of it.
+		Advice: Advice{Loaded: true},
 	}
 }
 

@@ -55,7 +55,7 @@ func (d Decision) Warnings() []string {
 			if name != r.name {
 				continue
 			}
-			if verdict, pat := r.eval(d.v, d.now); verdict == deny {
+			if verdict, pat := d.policy.eval(r, d.v, d.now); verdict == deny {
 				out = append(out, "warn-mode "+denyReason(d.v.Name+"@"+d.v.Version, r, pat, d.v))
 			}
 		}
@@ -100,6 +100,11 @@ func admitReason(id string, r *rule, pattern int, v *Version, now time.Time) str
 			s += ", expires " + p.expiresText
 		}
 		return s + ")"
+	case kindRemediation:
+		if rem := v.Advice.Remedy; rem != nil {
+			return fmt.Sprintf("%s is the first release that fixes %s, which affects %s@%s; rule %s admits such a fix ahead of the quarantine",
+				id, rem.Advisory.label(), v.Name, rem.Fixes, r.name)
+		}
 	}
 	return fmt.Sprintf("%s is admitted by rule %s", id, r.name)
 }
@@ -117,8 +122,58 @@ func denyReason(id string, r *rule, pattern int, v *Version) string {
 			s += ", reason: " + clip(p.reason)
 		}
 		return s + ")"
+	case kindDenyCVE, kindDenyMalicious:
+		if !v.Advice.Loaded {
+			return fmt.Sprintf("the advisory index has not loaded yet, so rule %s cannot vouch that %s is free of known %s; it is denied until the index loads",
+				r.name, id, map[bool]string{true: "malware", false: "vulnerabilities"}[r.typ.kind == kindDenyMalicious])
+		}
+		if r.typ.kind == kindDenyMalicious {
+			if a := malwareFinding(v); a != nil {
+				return fmt.Sprintf("%s is reported as malware (%s); rule %s denies it whatever its age", id, a.label(), r.name)
+			}
+			break
+		}
+		return fmt.Sprintf("%s is affected by %s; rule %s denies versions with known vulnerabilities%s",
+			id, describeAdvisories(v, r.minSeverity), r.name, severityPhrase(r.minSeverity))
 	}
 	return fmt.Sprintf("%s is denied by rule %s", id, r.name)
+}
+
+// describeAdvisories lists the vulnerabilities affecting v at or above min, each with
+// its severity, at most a few by name: "GHSA-x (CVE-y, high), GHSA-z (moderate) and 3
+// more".
+func describeAdvisories(v *Version, min Severity) string {
+	const shown = 3
+	var names []string
+	more := 0
+	for i := range v.Advice.Affecting {
+		a := &v.Advice.Affecting[i]
+		if a.Malicious || a.Severity != SeverityUnknown && a.Severity < min {
+			continue
+		}
+		if len(names) == shown {
+			more++
+			continue
+		}
+		label := a.ID + " (" + a.Severity.String() + " severity)"
+		if l := a.label(); l != a.ID {
+			label = l[:len(l)-1] + ", " + a.Severity.String() + " severity)"
+		}
+		names = append(names, label)
+	}
+	s := strings.Join(names, ", ")
+	if more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+// severityPhrase completes a DenyIfCVE reason with its threshold, if it has one.
+func severityPhrase(min Severity) string {
+	if min == SeverityUnknown {
+		return ""
+	}
+	return " of " + min.String() + " severity or above"
 }
 
 // describeScripts says how a version would run code at install time.

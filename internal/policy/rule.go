@@ -18,18 +18,32 @@ const (
 	TypeDenyPackages = "DenyPackages"
 	// TypeDenyDeprecated denies a version the registry marked deprecated.
 	TypeDenyDeprecated = "DenyDeprecated"
+	// TypeDenyIfCVE denies a version a known vulnerability affects, at or above its
+	// minSeverity (default: any).
+	TypeDenyIfCVE = "DenyIfCVE"
+	// TypeAllowIfRemediatesCve admits, whatever its age, the first release that fixes a
+	// known vulnerability of a version the rest of the policy admits (see MarkRemedies).
+	TypeAllowIfRemediatesCve = "AllowIfRemediatesCve"
+	// TypeDenyMalicious denies a version a malicious-package report names, whatever
+	// its age; only an expiring AllowPackages entry naming the package lifts it.
+	TypeDenyMalicious = "DenyMalicious"
 )
 
 // The default precedence of each rule type; a rule's "precedence" overrides it. They
-// are spaced so that, out of the box, a denial of install scripts or deprecated versions
-// beats the age rule's admission, an AllowPackages exception beats both, and a
-// DenyPackages entry beats everything.
+// are spaced so that, out of the box: the fast-track admits a fix the age rule would
+// still hold back, but a denial of install scripts or deprecated versions beats both; a
+// known vulnerability beats those admissions; an AllowPackages exception beats all of
+// that; a DenyPackages entry beats the exception; and a malware report beats everything
+// (DenyMalicious yields only to an expiring exception that names the package).
 const (
 	PrecedenceMinAge                   = 100
+	PrecedenceAllowIfRemediatesCve     = 120
 	PrecedenceDenyDeprecated           = 150
 	PrecedenceDenyInstallTimeExecution = 200
+	PrecedenceDenyIfCVE                = 250
 	PrecedenceAllowPackages            = 300
 	PrecedenceDenyPackages             = 400
+	PrecedenceDenyMalicious            = 500
 )
 
 // The modes a rule may run in.
@@ -47,6 +61,9 @@ const (
 	kindAllowPackages
 	kindDenyPackages
 	kindDenyDeprecated
+	kindDenyCVE
+	kindRemediation
+	kindDenyMalicious
 )
 
 // typeInfo describes what a rule type accepts.
@@ -54,18 +71,26 @@ type typeInfo struct {
 	name       string
 	kind       kind
 	precedence int
-	// field is the type's own field ("ageSeconds", "packages"), or "" for none.
-	field string
+	// fields are the type's own fields ("ageSeconds", "packages", ...); nil for none.
+	fields []string
 	// allowOnly types never deny, so warn mode would have nothing to report.
 	allowOnly bool
 }
 
 var types = []typeInfo{
-	{TypeAllowPackages, kindAllowPackages, PrecedenceAllowPackages, "packages", true},
-	{TypeDenyDeprecated, kindDenyDeprecated, PrecedenceDenyDeprecated, "", false},
-	{TypeDenyInstallTimeExecution, kindDenyScripts, PrecedenceDenyInstallTimeExecution, "", false},
-	{TypeDenyPackages, kindDenyPackages, PrecedenceDenyPackages, "packages", false},
-	{TypeMinAge, kindMinAge, PrecedenceMinAge, "ageSeconds", true},
+	{TypeAllowIfRemediatesCve, kindRemediation, PrecedenceAllowIfRemediatesCve, nil, true},
+	{TypeAllowPackages, kindAllowPackages, PrecedenceAllowPackages, []string{keyPackages}, true},
+	{TypeDenyDeprecated, kindDenyDeprecated, PrecedenceDenyDeprecated, nil, false},
+	{TypeDenyIfCVE, kindDenyCVE, PrecedenceDenyIfCVE, []string{keyMinSeverity, keyOnMissingIndex}, false},
+	{TypeDenyInstallTimeExecution, kindDenyScripts, PrecedenceDenyInstallTimeExecution, nil, false},
+	{TypeDenyMalicious, kindDenyMalicious, PrecedenceDenyMalicious, []string{keyOnMissingIndex}, false},
+	{TypeDenyPackages, kindDenyPackages, PrecedenceDenyPackages, []string{keyPackages}, false},
+	{TypeMinAge, kindMinAge, PrecedenceMinAge, []string{keyAgeSeconds}, true},
+}
+
+// advisory reports whether the type reads Advice.
+func (t *typeInfo) advisory() bool {
+	return t.kind == kindDenyCVE || t.kind == kindDenyMalicious || t.kind == kindRemediation
 }
 
 func lookupType(name string) (typeInfo, bool) {
@@ -108,12 +133,41 @@ type rule struct {
 	age time.Duration
 	// patterns is AllowPackages' or DenyPackages' list, in the order written.
 	patterns []pattern
+	// minSeverity is DenyIfCVE's threshold; SeverityUnknown means any advisory.
+	minSeverity Severity
+	// missing is what DenyIfCVE and DenyMalicious say while no advisory index has
+	// loaded: deny (the default) or abstain.
+	missing verdict
 }
+
+// The values of onMissingIndex.
+const (
+	MissingIndexDeny    = "deny"
+	MissingIndexAbstain = "abstain"
+)
 
 // eval returns the rule's verdict on v and, for a package list, the index of the
 // pattern that matched (-1 otherwise).
-func (r *rule) eval(v *Version, now time.Time) (verdict, int) {
+func (p *Policy) eval(r *rule, v *Version, now time.Time) (verdict, int) {
 	switch r.typ.kind {
+	case kindDenyCVE:
+		if !v.Advice.Loaded {
+			return r.missing, -1
+		}
+		if cveFinding(v, r.minSeverity) != nil {
+			return deny, -1
+		}
+	case kindDenyMalicious:
+		if !v.Advice.Loaded {
+			return r.missing, -1
+		}
+		if malwareFinding(v) != nil && !p.expiringException(v, now) {
+			return deny, -1
+		}
+	case kindRemediation:
+		if v.Advice.Loaded && v.Advice.Remedy != nil {
+			return allow, -1
+		}
 	case kindMinAge:
 		if old, _ := r.oldEnough(v, now); old {
 			return allow, -1

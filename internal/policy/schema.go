@@ -23,9 +23,12 @@ const (
 	keyMode       = "mode"
 	keyAgeSeconds = "ageSeconds"
 	keyPackages   = "packages"
+
+	keyMinSeverity    = "minSeverity"
+	keyOnMissingIndex = "onMissingIndex"
 )
 
-var ruleKeys = []string{keyType, keyPrecedence, keyMode, keyAgeSeconds, keyPackages}
+var ruleKeys = []string{keyType, keyPrecedence, keyMode, keyAgeSeconds, keyPackages, keyMinSeverity, keyOnMissingIndex}
 
 // ruleSpec is one non-null entry of the rules map, as written.
 type ruleSpec struct {
@@ -34,6 +37,8 @@ type ruleSpec struct {
 	mode       string
 	ageSeconds *int64
 	packages   []packageEntry
+	minSeverity    string
+	onMissingIndex string
 	// written records the keys the object had, null values included: a key written
 	// as null is written, and merging treats it so.
 	written map[string]bool
@@ -100,6 +105,10 @@ func decodeRule(raw json.RawMessage, path string) (*ruleSpec, []error) {
 			err = json.Unmarshal(value, &s.mode)
 		case keyAgeSeconds:
 			err = json.Unmarshal(value, &s.ageSeconds)
+		case keyMinSeverity:
+			err = json.Unmarshal(value, &s.minSeverity)
+		case keyOnMissingIndex:
+			err = json.Unmarshal(value, &s.onMissingIndex)
 		case keyPackages:
 			var entryErrs []string
 			s.packages, entryErrs = decodePackages(value)

@@ -44,6 +44,10 @@ type Version struct {
 	// Refusal, when set, is a refusal Écluse itself recorded for this version (after
 	// reading its artifact): Decide refuses with it before any rule. Nil means none.
 	Refusal *Refusal
+	// Advice is what the advisory index says of this version, read by DenyIfCVE,
+	// DenyMalicious and AllowIfRemediatesCve. The zero value means no index has loaded,
+	// which those rules treat as their onMissingIndex setting says (deny by default).
+	Advice Advice
 }
 
 // Digest is one integrity digest of a version's artifact.
