@@ -32,11 +32,11 @@ var ruleKeys = []string{keyType, keyPrecedence, keyMode, keyAgeSeconds, keyPacka
 
 // ruleSpec is one non-null entry of the rules map, as written.
 type ruleSpec struct {
-	typ        string
-	precedence *int
-	mode       string
-	ageSeconds *int64
-	packages   []packageEntry
+	typ            string
+	precedence     *int
+	mode           string
+	ageSeconds     *int64
+	packages       []packageEntry
 	minSeverity    string
 	onMissingIndex string
 	// written records the keys the object had, null values included: a key written
