@@ -108,6 +108,15 @@ type Config struct {
 
 	// CVESyncInterval is CVE_SYNC_INTERVAL_SECONDS.
 	CVESyncInterval time.Duration
+	// CVESources are the entries of CVE_SOURCE_URL: https URLs of OSV exports, or
+	// local paths (a zip or a directory of OSV records). Unset means OSV's export for
+	// each ecosystem the mounts serve.
+	CVESources []string
+	// CVESourcesDefault reports that CVE_SOURCE_URL was unset.
+	CVESourcesDefault bool
+	// CVEMaxDownloadBytes is CVE_MAX_DOWNLOAD_BYTES: the largest export downloaded
+	// from one source URL.
+	CVEMaxDownloadBytes int64
 
 	Mirror Mirror
 

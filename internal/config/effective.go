@@ -37,6 +37,8 @@ type Effective struct {
 	MirrorDetection            string        `json:"PROXY_MIRROR_DETECTION"`
 	ShutdownGraceSeconds       int64         `json:"PROXY_SHUTDOWN_GRACE_SECONDS"`
 	CVESyncIntervalSeconds     int64         `json:"CVE_SYNC_INTERVAL_SECONDS"`
+	CVESources                 []string      `json:"CVE_SOURCE_URL"`
+	CVEMaxDownloadBytes        int64         `json:"CVE_MAX_DOWNLOAD_BYTES"`
 	MirrorTargetURL            string        `json:"MIRROR_TARGET_URL"`
 	MirrorCredentialProvider   string        `json:"MIRROR_TARGET_CREDENTIAL_PROVIDER"`
 	MirrorToken                redact.Secret `json:"MIRROR_TARGET_TOKEN"`
@@ -114,6 +116,8 @@ func (c *Config) Effective() Effective {
 		MirrorDetection:            c.MirrorDetection,
 		ShutdownGraceSeconds:       int64(c.ShutdownGrace.Seconds()),
 		CVESyncIntervalSeconds:     int64(c.CVESyncInterval.Seconds()),
+		CVESources:                 append([]string{}, c.CVESources...),
+		CVEMaxDownloadBytes:        c.CVEMaxDownloadBytes,
 		MirrorTargetURL:            urlString(c.Mirror.TargetURL),
 		MirrorCredentialProvider:   c.Mirror.CredentialProvider,
 		MirrorToken:                c.Mirror.Token,

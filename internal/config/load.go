@@ -52,23 +52,24 @@ type Source struct {
 // Defaults returns the configuration every unset variable falls back to.
 func Defaults() Config {
 	return Config{
-		Port:               4873,
-		LogFormat:          LogFormatJSON,
-		MaxResponseBytes:   64 << 20,
-		MaxInflightBytes:   128 << 20,
-		MaxTarballBytes:    1 << 30,
-		MaxSpoolBytes:      4 << 30,
-		MaxVersionCount:    100000,
-		MaxDistTagCount:    10000,
-		MaxNestingDepth:    64,
-		MinPublicIntegrity: "sha256",
-		CacheTTL:           5 * time.Minute,
-		CacheMaxBytes:      256 << 20,
-		MirrorDetection:    MirrorDetectionCopies,
-		ShutdownGrace:      25 * time.Second,
-		CVESyncInterval:    time.Hour,
-		CredentialStrategy: StrategyPassthrough,
-		TarballManifest:    TarballManifest{Scripts: ManifestRefuse, Dependencies: ManifestWarn},
+		Port:                4873,
+		LogFormat:           LogFormatJSON,
+		MaxResponseBytes:    64 << 20,
+		MaxInflightBytes:    128 << 20,
+		MaxTarballBytes:     1 << 30,
+		MaxSpoolBytes:       4 << 30,
+		MaxVersionCount:     100000,
+		MaxDistTagCount:     10000,
+		MaxNestingDepth:     64,
+		MinPublicIntegrity:  "sha256",
+		CacheTTL:            5 * time.Minute,
+		CacheMaxBytes:       256 << 20,
+		MirrorDetection:     MirrorDetectionCopies,
+		ShutdownGrace:       25 * time.Second,
+		CVESyncInterval:     time.Hour,
+		CVEMaxDownloadBytes: 1 << 30,
+		CredentialStrategy:  StrategyPassthrough,
+		TarballManifest:     TarballManifest{Scripts: ManifestRefuse, Dependencies: ManifestWarn},
 		Mirror: Mirror{
 			CredentialProvider: CredentialStatic,
 			QueueProvider:      QueueSQS,
@@ -335,6 +336,7 @@ func Load(src Source) (*Config, Problems) {
 	l.loadMirror(&c)
 	l.loadDocument(&c, src)
 	l.resolveMounts(&c)
+	l.loadCVE(&c)
 	return &c, l.problems
 }
 

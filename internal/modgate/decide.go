@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ecluse/ecluse/internal/advisory"
 	"github.com/ecluse/ecluse/internal/policy"
 )
 
@@ -23,7 +24,30 @@ func (g *Gate) decide(ctx context.Context, mod, version string, now time.Time) (
 	if err != nil {
 		return decided{}, err
 	}
-	return decided{c: c, d: g.opts.Policy.Decide(c.version(mod), now)}, nil
+	v := c.version(mod)
+	v.Advice = g.advice(mod, v.Version)
+	return decided{c: c, d: g.opts.Policy.Decide(v, now)}, nil
+}
+
+// advice is what the advisory index says of mod@version.
+func (g *Gate) advice(mod, version string) policy.Advice {
+	if g.opts.Advisories == nil {
+		return policy.Advice{Loaded: true}
+	}
+	snap := g.opts.Advisories.Snapshot()
+	if snap == nil {
+		return policy.Advice{}
+	}
+	a := policy.Advice{Loaded: true}
+	for _, m := range snap.Package(advisory.EcosystemGo, mod) {
+		if m.Affected.Contains(version) {
+			ad := m.Advisory
+			a.Affecting = append(a.Affecting, policy.Advisory{
+				ID: ad.ID, Aliases: ad.Aliases, Severity: policy.Severity(ad.Severity), Malicious: ad.Malicious,
+			})
+		}
+	}
+	return a
 }
 
 // admit decides mod@version and returns a *RefusedError when the policy refuses it.

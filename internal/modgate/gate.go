@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"github.com/ecluse/ecluse/internal/advisory"
 	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/gomod"
 	"github.com/ecluse/ecluse/internal/policy"
@@ -89,6 +90,12 @@ const (
 	DefaultMaxZipBytes = 500 << 20
 )
 
+// Advisories gives the advisory index decisions are taken with.
+type Advisories interface {
+	// Snapshot returns the current index, or nil before the first one has loaded.
+	Snapshot() *advisory.Snapshot
+}
+
 // Options configures a Gate. Zero values are noted per field.
 type Options struct {
 	// Mount names the mount in logs. Empty means "go".
@@ -110,6 +117,12 @@ type Options struct {
 	Internal func(module string) bool
 	// Policy decides public versions. Nil means every public version is refused.
 	Policy Decider
+	// Advisories is the advisory index DenyIfCVE and DenyMalicious read, looked up
+	// under advisory.EcosystemGo. Until it has loaded a snapshot those rules see no
+	// index (and fail closed unless set to abstain). A Go version is decided alone,
+	// without its siblings, so the remediation fast-track never admits one here. Nil
+	// means no index at all: decided as if one had loaded and knew nothing.
+	Advisories Advisories
 	// SumDB verifies public versions. Nil means no public version has a record, so the
 	// policy's integrity floor refuses every one.
 	SumDB SumDB
