@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -230,6 +231,11 @@ func startEcluseProc(t testing.TB, env map[string]string) *Proc {
 		full[k] = strings.ReplaceAll(v, selfURL, self)
 	}
 	full["PROXY_PORT"] = strconv.Itoa(port)
+	if _, ok := full["CVE_SOURCE_URL"]; !ok {
+		// Never OSV's public export: an empty directory is an index that loads at once
+		// and knows nothing. Tests about advisories give their own.
+		full["CVE_SOURCE_URL"] = t.TempDir()
+	}
 	return startProc(t, procSpec{
 		name: "ecluse",
 		path: bin,
@@ -241,13 +247,45 @@ func startEcluseProc(t testing.TB, env map[string]string) *Proc {
 }
 
 // startEcluse starts `ecluse serve` with exactly env (plus PROXY_PORT, PATH and HOME; selfURL
-// in values replaced), waits until GET /readyz answers 200, and stops it when the test ends.
-// A PROXY_PORT in env is replaced by a free port.
+// in values replaced; CVE_SOURCE_URL an empty directory unless env gives one), waits until
+// GET /readyz answers 200 and says the advisory index has loaded, and stops it when the
+// test ends. A PROXY_PORT in env is replaced by a free port.
 func startEcluse(t testing.TB, env map[string]string) *Proc {
 	t.Helper()
 	p := startEcluseProc(t, env)
 	p.waitHTTP("/readyz")
+	p.waitAdvisories()
 	return p
+}
+
+// waitAdvisories polls /readyz until its detail says the advisory index has loaded, so
+// that no request is decided before it (the advisory rules fail closed until then).
+func (p *Proc) waitAdvisories() {
+	p.t.Helper()
+	pollUntil(p.t, readyTimeout, p.Name+" to load its advisory index", func() (bool, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/readyz", nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Detail struct {
+				Advisories struct {
+					Loaded bool `json:"loaded"`
+				} `json:"advisories"`
+			} `json:"detail"`
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+			return false, nil
+		}
+		return body.Detail.Advisories.Loaded, nil
+	})
 }
 
 // runEcluse runs the binary to completion with args and exactly env (plus PATH and HOME),

@@ -116,8 +116,11 @@ func askExplain(ctx context.Context, req explainRequest, w io.Writer) error {
 	if ex.Warning != "" {
 		fmt.Fprintf(w, "warning: %s\n", printable(ex.Warning))
 	}
+	if !ex.Advisories.Loaded {
+		fmt.Fprintln(w, "advisory index: not loaded yet (the advisory rules fail closed or abstain, as set)")
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tDECISION\tRULE\tREASON")
+	fmt.Fprintln(tw, "VERSION\tDECISION\tRULE\tADVISORIES\tREASON")
 	for _, v := range ex.Versions {
 		decision := "blocked"
 		if v.Admitted {
@@ -127,9 +130,32 @@ func askExplain(ctx context.Context, req explainRequest, w io.Writer) error {
 		if v.AdmitAt != nil {
 			reason += " [admitted from " + v.AdmitAt.UTC().Format(time.RFC3339) + "]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(v.Version), decision, printable(v.Rule), printable(reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", printable(v.Version), decision, printable(v.Rule), printable(describeAdvisories(v.Advisories)), printable(reason))
 	}
 	return tw.Flush()
+}
+
+// describeAdvisories lists a version's advisories for the table, each with the rules
+// it fed: "GHSA-x (high) → cve; fixes GHSA-y of 1.0.0 → remediation-fast-track".
+func describeAdvisories(notes []gate.AdvisoryNote) string {
+	if len(notes) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(notes))
+	for _, n := range notes {
+		s := n.ID + " (" + n.Severity + ")"
+		if n.Malware {
+			s = n.ID + " (malware)"
+		}
+		if n.Fixes != "" {
+			s = "fixes " + n.ID + " of " + n.Fixes
+		}
+		if len(n.Rules) > 0 {
+			s += " → " + strings.Join(n.Rules, ",")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // printModuleExplanation prints a Go modules mount's explanation as a table.

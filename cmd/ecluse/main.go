@@ -132,6 +132,7 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 	fs, path := configFlags("check-config",
 		"Load and validate the whole configuration. On success print the effective configuration\n"+
 			"(secrets redacted) and rule policy as JSON and exit 0; otherwise list every problem and exit 2.", stderr)
+	syncAdv := fs.Bool("sync-advisories", false, "also load the advisory index once from CVE_SOURCE_URL and report its size and age (or why it failed)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
@@ -139,7 +140,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	if err := app.WriteCheckReport(stdout, l, time.Now()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := app.WriteCheckReport(ctx, stdout, l, time.Now(), app.CheckOptions{SyncAdvisories: *syncAdv}); err != nil {
 		fmt.Fprintln(stderr, "ecluse:", err)
 		return 1
 	}

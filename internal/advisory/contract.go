@@ -122,27 +122,3 @@ type Limits struct {
 	// MaxTotalBytes bounds the uncompressed bytes of one source. Zero means 8 GiB.
 	MaxTotalBytes int64
 }
-
-// ReadZip reads an OSV export zip (every *.json entry is one record) into a Set,
-// keeping only records with an affected package of one of ecosystems. Any entry that
-// is not a valid OSV record, or a bound passed, fails the whole read.
-//
-//	func ReadZip(r io.ReaderAt, size int64, ecosystems []string, lim Limits) (*Set, error)
-//
-// ReadDir reads a directory tree of OSV JSON files (*.json, recursively) likewise.
-//
-//	func ReadDir(dir string, ecosystems []string, lim Limits) (*Set, error)
-//
-// Merge assembles a Snapshot of generation gen, built at at, from sets. A record id
-// present in several sets is kept once (the one most recently modified).
-//
-//	func Merge(gen uint64, at time.Time, sets ...*Set) *Snapshot
-//
-// ParseVersion parses a version in an ecosystem's ordering (npm: strict SemVer 2.0 as
-// node-semver reads it, a leading "v" or "=" tolerated; go: a module version "v1.2.3",
-// pseudo-versions included, compared as SemVer). ok is false for a version that does
-// not parse. Version.Compare orders two parsed versions (-1, 0, +1), build metadata
-// ignored, prereleases as SemVer 2.0 orders them.
-//
-//	func ParseVersion(ecosystem, s string) (v Version, ok bool)
-//	func (v Version) Compare(w Version) int

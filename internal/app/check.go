@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"time"
@@ -19,6 +20,27 @@ type CheckReport struct {
 	ExpiringExceptions []policy.Exception `json:"expiringExceptions"`
 	// Mounts are the mounts served, each with the policy it applies.
 	Mounts []MountReport `json:"mounts"`
+	// Advisories describes the advisory index the advisory rules and npm audit read.
+	Advisories AdvisoryReport `json:"advisories"`
+}
+
+// AdvisoryReport is the advisory index in the check-config report.
+type AdvisoryReport struct {
+	// Sources are the CVE_SOURCE_URL entries, OSV's exports when it is unset.
+	Sources             []string `json:"sources"`
+	SyncIntervalSeconds int64    `json:"syncIntervalSeconds"`
+	// Index is the index check-config loaded when run with --sync-advisories, or its
+	// failure; nil otherwise.
+	Index *AdvisoryDetail `json:"index"`
+	// Note says how to read the section.
+	Note string `json:"note"`
+}
+
+// CheckOptions tune what check-config does beyond reading the configuration.
+type CheckOptions struct {
+	// SyncAdvisories loads the advisory index once, from every source, and reports
+	// it. False means the sources are listed but not read.
+	SyncAdvisories bool
 }
 
 // MountReport is one mount in the check-config report.
@@ -45,7 +67,9 @@ type SumDBReport struct {
 }
 
 // WriteCheckReport prints the effective configuration and policy as indented JSON.
-func WriteCheckReport(w io.Writer, l *Loaded, now time.Time) error {
+// With opts.SyncAdvisories it first loads the advisory index once (bounded by ctx) and
+// reports how that went.
+func WriteCheckReport(ctx context.Context, w io.Writer, l *Loaded, now time.Time, opts CheckOptions) error {
 	expired, soon := l.Policy.Expiring(now, exceptionWarningWindow)
 	rep := CheckReport{
 		Config:             l.Config.Effective(),
@@ -62,6 +86,20 @@ func WriteCheckReport(w io.Writer, l *Loaded, now time.Time) error {
 		}
 		mr.Notes = orEmpty(mountNotes(m, mr.Policy))
 		rep.Mounts = append(rep.Mounts, mr)
+	}
+	rep.Advisories = AdvisoryReport{
+		Sources:             orEmpty(l.Config.CVESources),
+		SyncIntervalSeconds: int64(l.Config.CVESyncInterval / time.Second),
+		Note: "until the index loads, DenyIfCVE and DenyMalicious rules do what their onMissingIndex says (see each policy) " +
+			"and the fast-track admits nothing; run check-config --sync-advisories to load the index once here",
+	}
+	if opts.SyncAdvisories {
+		d, err := syncOnce(ctx, l)
+		if err != nil {
+			return err
+		}
+		rep.Advisories.Index = &d
+		rep.Advisories.Note = "the index as check-config loaded it just now"
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -83,8 +121,11 @@ func mountNotes(m LoadedMount, eff policy.Effective) []string {
 	}
 	notes := []string{"publish times are the .info Time of each version: the commit time, which the module's author chooses (see docs/go.md)"}
 	for _, r := range eff.Rules {
-		if r.Type == policy.TypeDenyInstallTimeExecution {
+		switch r.Type {
+		case policy.TypeDenyInstallTimeExecution:
 			notes = append(notes, "rule "+r.Name+" ("+r.Type+") has no effect on a go mount: nothing from a module runs when the go command downloads it")
+		case policy.TypeAllowIfRemediatesCve:
+			notes = append(notes, "rule "+r.Name+" ("+r.Type+") admits nothing on a go mount: a Go version is decided alone, without the versions around it that the fast-track compares")
 		}
 	}
 	return notes

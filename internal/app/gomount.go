@@ -45,6 +45,7 @@ func buildGoMount(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) (http.H
 		Public:             public,
 		Internal:           m.Internal.Match,
 		Policy:             m.Policy,
+		Advisories:         sh.advisories,
 		SumDB:              checker,
 		SumDBName:          checker.Name(),
 		CacheTTL:           cfg.CacheTTL,

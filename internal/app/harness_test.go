@@ -120,6 +120,8 @@ func newHarness(t testing.TB, over map[string]string) *harness {
 	h.proxy = httptest.NewUnstartedServer(nil)
 	proxyURL := "http://" + h.proxy.Listener.Addr().String()
 	env := defaultEnv(h.pub.URL(), h.priv.URL(), proxyURL)
+	// An empty directory of advisories: an index that loads and knows nothing.
+	env["CVE_SOURCE_URL"] = t.TempDir()
 	maps.Copy(env, over)
 	l, problems := Load(config.Source{Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if len(problems) > 0 {
@@ -131,6 +133,11 @@ func newHarness(t testing.TB, over map[string]string) *harness {
 		t.Fatalf("buildFront: %v", err)
 	}
 	t.Cleanup(func() { _ = b.mirror.queue.Close() })
+	// Run would start the sync in the background; the harness loads the index once,
+	// before the first request, so decisions do not race it.
+	if err := b.advisories.Sync(context.Background()); err != nil {
+		t.Fatalf("advisory sync: %v", err)
+	}
 	front := b.server
 	front.Health().SetReady(true)
 	// The front door's own server settings (header timeout, limits), as Run uses them.

@@ -179,6 +179,14 @@ func upstreamOrigins(cfg *config.Config) []origin {
 		add(m.PublicUpstream, "mounts."+m.Name+".publicUpstreamUrl")
 		add(m.ChecksumDatabase.URL, "mounts."+m.Name+".checksumDatabase.url")
 	}
+	// The advisory sources are fetched through the guard too.
+	for _, src := range cfg.CVESources {
+		if config.CVESourceIsURL(src) {
+			if u, err := url.Parse(src); err == nil {
+				add(u, "CVE_SOURCE_URL")
+			}
+		}
+	}
 	return out
 }
 

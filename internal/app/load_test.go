@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestCheckReportListsExceptions(t *testing.T) {
 		t.Fatal(problems)
 	}
 	var buf bytes.Buffer
-	if err := WriteCheckReport(&buf, l, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)); err != nil {
+	if err := WriteCheckReport(context.Background(), &buf, l, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), CheckOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var rep struct {
@@ -92,7 +93,7 @@ func TestCheckReportListsMountsWithTheirPolicies(t *testing.T) {
 		t.Fatal(problems)
 	}
 	var buf bytes.Buffer
-	if err := WriteCheckReport(&buf, l, time.Now()); err != nil {
+	if err := WriteCheckReport(context.Background(), &buf, l, time.Now(), CheckOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var rep struct {
@@ -112,7 +113,11 @@ func TestCheckReportListsMountsWithTheirPolicies(t *testing.T) {
 	if !strings.Contains(strings.Join(goM.Notes, "\n"), "has no effect on a go mount") {
 		t.Errorf("go mount notes = %q, want the DenyInstallTimeExecution note", goM.Notes)
 	}
-	if rep.Mounts[0].Policy.Rules[0].AgeSeconds != 7*24*3600 {
+	if !strings.Contains(strings.Join(goM.Notes, "\n"), "remediation-fast-track (AllowIfRemediatesCve) admits nothing on a go mount") {
+		t.Errorf("go mount notes = %q, want the fast-track note", goM.Notes)
+	}
+	npmRules := rep.Mounts[0].Policy.Rules
+	if npmRules[len(npmRules)-1].Name != "min-age" || npmRules[len(npmRules)-1].AgeSeconds != 7*24*3600 {
 		t.Errorf("npm mount policy = %+v, want the defaults", rep.Mounts[0].Policy)
 	}
 }

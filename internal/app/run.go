@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ecluse/ecluse/internal/advisory"
 	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/egress"
@@ -51,6 +52,9 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 		return built.mirror.queue.Close()
 	})
 	g.add("mirror-worker", built.worker.Run)
+	// The first sync starts now and readiness does not wait for it: until it loads,
+	// the advisory rules fail closed (or abstain, as set) and npm audit answers 503.
+	g.add("advisory-sync", built.advisories.Run)
 	g.add("mirror-stats", func(ctx context.Context) error {
 		return logMirrorStats(ctx, built.mirror.queue, built.mirror.enq, built.worker, mirrorStatsEvery, log.With("component", "mirror"))
 	})
@@ -108,13 +112,16 @@ type shared struct {
 	// mirror is where npm mounts send their mirror jobs, and collects their public
 	// upstreams for the worker.
 	mirror *mirrorParts
+	// advisories is the advisory index every mount decides with.
+	advisories *advisory.Syncer
 }
 
 // built is everything buildFront makes: the front door, and the mirror behind it.
 type built struct {
-	server *server.Server
-	mirror *mirrorParts
-	worker *mirror.Worker
+	server     *server.Server
+	mirror     *mirrorParts
+	worker     *mirror.Worker
+	advisories *advisory.Syncer
 }
 
 // buildFront builds the whole request path from a loaded configuration: the egress
@@ -132,7 +139,12 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 		return nil, fmt.Errorf("mirror queue (MIRROR_QUEUE_PROVIDER=%s): %w", cfg.Mirror.QueueProvider, err)
 	}
 	mp := &mirrorParts{queue: q, enq: mirror.NewEnqueuer(q, mirror.EnqueuerOptions{Logger: log.With("component", "mirror-enqueuer")})}
-	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0), mirror: mp}
+	adv, err := newAdvisories(l, guard, log.With("component", "advisory"))
+	if err != nil {
+		_ = q.Close()
+		return nil, err
+	}
+	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0), mirror: mp, advisories: adv}
 	var mounts []server.Mount
 	for _, m := range l.Mounts {
 		mlog := log.With("mount", m.Name)
@@ -147,7 +159,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 		default:
 			g := buildGate(l, m, sh, mlog)
 			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
-			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain})
+			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain, Audit: server.AuditHandler(adv)})
 		}
 	}
 	srv := server.New(server.Options{
@@ -158,12 +170,13 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 		Health:         &server.Health{},
 		Mounts:         mounts,
 	})
+	srv.Health().AddDetail("advisories", func() any { return advisoryDetail(adv.Status(), time.Now()) })
 	w, err := newWorker(ctx, cfg, mp, log)
 	if err != nil {
 		_ = q.Close()
 		return nil, err
 	}
-	return &built{server: srv, mirror: mp, worker: w}, nil
+	return &built{server: srv, mirror: mp, worker: w, advisories: adv}, nil
 }
 
 // buildGate wires an npm mount: its two upstream clients and its gate.
@@ -222,6 +235,7 @@ func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate
 		CheckTarball:    sh.guard.CheckTarballURL,
 		TarballManifest: tarballChecks(cfg.TarballManifest),
 		Mirror:          jobs,
+		Advisories:      sh.advisories,
 		Logger:          log,
 	})
 }

@@ -20,6 +20,8 @@ type Explanation struct {
 	Blocked  int                  `json:"blocked"`
 	Versions []VersionExplanation `json:"versions"`
 	Warning  string               `json:"warning,omitempty"`
+	// Advisories says which advisory index the public versions were decided with.
+	Advisories AdvisoryIndex `json:"advisories"`
 }
 
 // VersionExplanation is one version's decision.
@@ -37,6 +39,48 @@ type VersionExplanation struct {
 	Published *time.Time `json:"published,omitempty"`
 	// Warned lists warn-mode rules that would have denied it.
 	Warned []string `json:"warned,omitempty"`
+	// Advisories are the known advisories that affect the version, or that it is the
+	// fast-tracked fix of, each with the rules it fed. Omitted when none.
+	Advisories []AdvisoryNote `json:"advisories,omitempty"`
+}
+
+// AdvisoryNote is one advisory about one version, as explain shows it.
+type AdvisoryNote struct {
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Severity string   `json:"severity"`
+	Malware  bool     `json:"malware,omitempty"`
+	// Fixes is set when the version is the fix of the advisory rather than affected by
+	// it: the earlier, affected version it remedies.
+	Fixes string `json:"fixes,omitempty"`
+	// Rules names the rules the advisory fed for this version; empty when none did.
+	Rules []string `json:"rules"`
+}
+
+// AdvisoryIndex says which advisory index the decisions were taken with.
+type AdvisoryIndex struct {
+	// Loaded is false while no index has loaded: the advisory rules then fail closed
+	// (or abstain, as set).
+	Loaded bool `json:"loaded"`
+	// Generation numbers the index; 0 when none has loaded.
+	Generation uint64 `json:"generation,omitempty"`
+}
+
+func advisoryNotes(uses []policy.AdvisoryUse) []AdvisoryNote {
+	if len(uses) == 0 {
+		return nil
+	}
+	out := make([]AdvisoryNote, len(uses))
+	for i, u := range uses {
+		out[i] = AdvisoryNote{
+			ID: u.Advisory.ID, Aliases: u.Advisory.Aliases, Severity: u.Advisory.Severity.String(),
+			Malware: u.Advisory.Malicious, Fixes: u.Fixes, Rules: u.Rules,
+		}
+		if out[i].Rules == nil {
+			out[i].Rules = []string{}
+		}
+	}
+	return out
 }
 
 // Explain decides every version of name (or only version, when set) and reports why.
@@ -65,16 +109,19 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 			})
 		}
 	}
+	k := g.known()
+	ex.Advisories = AdvisoryIndex{Loaded: k.loaded, Generation: k.generation()}
 	if res.public != nil && res.source != SourcePrivate {
 		// One view serves every version in turn: each decision is explained before the
 		// next version is filled in.
 		view := new(policy.Version)
+		a := g.adviceFor(k, res.public, now)
 		for i := range res.public.Versions {
 			v := &res.public.Versions[i].Info
 			if private[v.Version] || (version != "" && v.Version != version) {
 				continue
 			}
-			d := g.decide(v, view, now)
+			d := g.decide(v, view, a, now)
 			reason := d.Reason()
 			if d.Allowed && reason == "" {
 				reason = "admitted by rule " + d.Rule
@@ -82,6 +129,7 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 			ex.Versions = append(ex.Versions, VersionExplanation{
 				Version: v.Version, Admitted: d.Allowed, Origin: SourcePublic, Rule: d.Rule, Reason: reason,
 				AdmitAt: timePtr(d.AdmitAt), Published: timePtr(v.Published), Warned: d.Warned,
+				Advisories: advisoryNotes(g.opts.Policy.AdvisoryUses(view)),
 			})
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ecluse/ecluse/internal/advisory"
 	"github.com/ecluse/ecluse/internal/budget"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
@@ -74,6 +75,23 @@ type Decider interface {
 	// NextExpiry returns the first instant after now at which a policy exception lapses
 	// (which may change decisions), or the zero time when none will.
 	NextExpiry(now time.Time) time.Time
+	// FastTracks reports whether the policy admits remediations ahead of the
+	// quarantine, which MarkRemedies works out.
+	FastTracks() bool
+	// MarkRemedies sets Advice.Remedy on the versions the fast-track admits, given one
+	// package's versions in ascending order with their Advice filled in (see
+	// policy.Policy.MarkRemedies).
+	MarkRemedies(versions []policy.Version, now time.Time)
+	// AdvisoryUses lists the advisories of v's Advice with the rules each fed, for
+	// explanations.
+	AdvisoryUses(v *policy.Version) []policy.AdvisoryUse
+}
+
+// Advisories gives the advisory index decisions are taken with.
+type Advisories interface {
+	// Snapshot returns the current index, or nil before the first one has loaded. A
+	// snapshot is immutable; a newer one has a higher generation.
+	Snapshot() *advisory.Snapshot
 }
 
 // MirrorJob asks the mirror to copy one admitted public version to the mirror target.
@@ -175,6 +193,12 @@ type Options struct {
 	TarballManifest *ManifestChecks
 	// Mirror receives jobs for admitted public tarballs served. Nil means none are made.
 	Mirror Enqueuer
+	// Advisories is the advisory index the advisory rules read (DenyIfCVE,
+	// DenyMalicious, AllowIfRemediatesCve). Until it has loaded a snapshot those rules
+	// see no index (and fail closed unless set to abstain). Nil means no index at all:
+	// every version is decided as if an index had loaded and knew nothing of it, which
+	// suits tests and embedders; the server always sets one.
+	Advisories Advisories
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// Logger is for events that are not the request's own log line. Nil means slog.Default().

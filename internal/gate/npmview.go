@@ -113,15 +113,28 @@ func entryEnd(s string, i int) int {
 	return i
 }
 
-// decide decides one public npm version with the policy, after the refusals Écluse
-// recorded for it. The view is written to out, which the Decision refers to: out must
-// not be refilled while the Decision is still used.
-func (g *Gate) decide(v *npm.VersionInfo, out *policy.Version, now time.Time) policy.Decision {
+// view fills out with the policy's view of the public npm version v: its own fields,
+// the refusal Écluse recorded for it, if any, and what the advisory index says of it
+// (a nil a means no index: loaded, and nothing known).
+func (g *Gate) view(v *npm.VersionInfo, out *policy.Version, a *advice, now time.Time) {
 	policyVersion(v, out)
 	if g.refusals != nil {
 		if ref := g.refusals.lookup(v, now); ref != nil {
 			out.Refusal = ref
 		}
 	}
+	if a == nil {
+		out.Advice = policy.Advice{Loaded: true, Affecting: out.Advice.Affecting[:0]}
+		return
+	}
+	a.fill(v.Version, &out.Advice)
+}
+
+// decide decides one public npm version with the policy, after the refusals Écluse
+// recorded for it, with the advice about its package. The view is written to out,
+// which the Decision refers to: out must not be refilled while the Decision is still
+// used.
+func (g *Gate) decide(v *npm.VersionInfo, out *policy.Version, a *advice, now time.Time) policy.Decision {
+	g.view(v, out, a, now)
 	return g.opts.Policy.Decide(out, now)
 }

@@ -99,6 +99,7 @@ func TestNPMInstallReasons(t *testing.T) {
 		tt.set(&v)
 		var view policy.Version
 		policyVersion(&v, &view)
+		view.Advice.Loaded = true // an index that knows nothing of foo
 		d := pol.Decide(&view, now)
 		if tt.reason == "" {
 			if !d.Allowed {

@@ -73,13 +73,14 @@ type decided struct {
 }
 
 // decideAll runs the policy over every version of an untrusted document.
-func (g *Gate) decideAll(doc *npm.Packument, now time.Time) decided {
+func (g *Gate) decideAll(doc *npm.Packument, k known, now time.Time) decided {
 	d := decided{keep: make([]bool, len(doc.Versions)), nextChange: g.opts.Policy.NextExpiry(now)}
+	a := g.adviceFor(k, doc, now)
 	// One view serves every version in turn (and its digests' backing array with it):
 	// each decision is read to the end before the next version is filled in.
 	view := new(policy.Version)
 	for i := range doc.Versions {
-		dec := g.decide(&doc.Versions[i].Info, view, now)
+		dec := g.decide(&doc.Versions[i].Info, view, a, now)
 		d.keep[i] = dec.Allowed
 		if !dec.Allowed {
 			d.blocked++
@@ -142,7 +143,10 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	if q.Version != "" {
 		form = "version\x00" + q.Version
 	}
-	key := renderKey(q.Name, form, g.credentialKey(q.Credential))
+	// The advisory snapshot is taken once: the rendering is decided with it, and cached
+	// under its generation, so a new index takes effect on the next request.
+	k := g.known()
+	key := renderKey(q.Name, form, g.credentialKey(q.Credential), k.generation())
 	now := g.opts.Now()
 	v, cached := g.cache.get(key, now)
 	if cached && v.(*Document).Source == SourcePublic {
@@ -170,7 +174,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 			return &doc, nil
 		}
 	}
-	doc, owned, expires, err := g.render(ctx, res, q, now)
+	doc, owned, expires, err := g.render(ctx, res, q, k, now)
 	var missing *NotFoundError
 	if errors.As(err, &missing) && res.warning == "" && !expires.IsZero() {
 		// A version or tag that is not served is remembered like a rendering, so asking
@@ -190,9 +194,10 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	return &out, nil
 }
 
-// renderKey is the cache key of a served rendering.
-func renderKey(name, form, credKey string) string {
-	return "r\x00" + name + "\x00" + form + "\x00" + credKey
+// renderKey is the cache key of a served rendering: the advisory snapshot's generation
+// is part of it, since the rendering was decided with that snapshot.
+func renderKey(name, form, credKey string, generation uint64) string {
+	return "r\x00" + name + "\x00" + form + "\x00" + credKey + "\x00" + strconv.FormatUint(generation, 10)
 }
 
 // keepRendering caches doc until expires, as long as the documents it was made from
@@ -229,7 +234,7 @@ func (g *Gate) keepRendering(key string, doc *Document, owned int64, expires tim
 // holds beyond the cached documents it refers to (a mirror's merged index), and how long
 // it stays valid: until the first underlying document expires or the next decision
 // changes.
-func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Time) (*Document, int64, time.Time, error) {
+func (g *Gate) render(ctx context.Context, res *resolution, q Query, k known, now time.Time) (*Document, int64, time.Time, error) {
 	var (
 		base    *npm.Packument
 		keep    func(i int) bool
@@ -242,14 +247,14 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, now time.Ti
 	case SourcePrivate:
 		base, keep = res.private, func(int) bool { return true }
 	case SourcePublic:
-		d := g.decideAll(res.public, now)
+		d := g.decideAll(res.public, k, now)
 		g.logWarned(ctx, res.public.Name, d)
 		base, keep, blocked, warned = res.public, func(i int) bool { return d.keep[i] }, d.blocked, d.warned
 		if !d.nextChange.IsZero() {
 			expires = minTime(expires, d.nextChange)
 		}
 	case SourceMirrorPublic:
-		d := g.decideAll(res.public, now)
+		d := g.decideAll(res.public, k, now)
 		g.logWarned(ctx, res.public.Name, d)
 		base = npm.Union(res.private, res.public, func(i int) bool { return d.keep[i] })
 		owned = base.Footprint()

@@ -168,14 +168,16 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 		return nil, &NotFoundError{Message: fmt.Sprintf("%s@%s does not exist", q.Name, q.Version)}
 	}
 	var view policy.Version
-	dec := g.decide(&v.Info, &view, g.opts.Now())
+	now := g.opts.Now()
+	a := g.adviceFor(g.known(), res.public, now)
+	dec := g.decide(&v.Info, &view, a, now)
 	for _, rule := range dec.Warned {
 		g.log.InfoContext(ctx, "warn-mode rule would deny a tarball", "package", q.Name, "version", q.Version, "rule", rule)
 	}
 	if !dec.Allowed {
 		return nil, &DeniedError{Name: q.Name, Version: q.Version, Rule: dec.Rule, Message: dec.Reason()}
 	}
-	return g.openPublic(ctx, v)
+	return g.openPublic(ctx, v, a)
 }
 
 func (g *Gate) openPrivate(ctx context.Context, q TarballQuery, v *npm.Version) (*Artifact, error) {
@@ -206,7 +208,7 @@ func sameOrigin(raw string, base *url.URL) *url.URL {
 	return u
 }
 
-func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error) {
+func (g *Gate) openPublic(ctx context.Context, v *npm.Version, a *advice) (*Artifact, error) {
 	name, version := v.Info.Name, v.Info.Version
 	u, err := url.Parse(v.Tarball)
 	if err != nil || v.Tarball == "" || !u.IsAbs() {
@@ -244,7 +246,7 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 	if g.opts.TarballManifest != nil {
 		vb.inspector = npm.NewTarballInspector(g.opts.TarballManifest.Limits)
 		vb.check = func() error {
-			refused = g.judgeTarball(ctx, v, vb.inspector)
+			refused = g.judgeTarball(ctx, v, vb.inspector, a)
 			return refused
 		}
 	}
@@ -269,7 +271,7 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version) (*Artifact, error
 // judgeTarball decides on a public tarball that has streamed in full and matched its
 // digest, from what it holds (read by the inspector as it streamed). It returns nil to
 // let the last byte go, or the refusal, which it records and logs.
-func (g *Gate) judgeTarball(ctx context.Context, v *npm.Version, inspector *npm.TarballInspector) error {
+func (g *Gate) judgeTarball(ctx context.Context, v *npm.Version, inspector *npm.TarballInspector, a *advice) error {
 	name, version := v.Info.Name, v.Info.Version
 	checks := g.opts.TarballManifest
 	rep, err := inspector.Finish()
@@ -295,7 +297,7 @@ func (g *Gate) judgeTarball(ctx context.Context, v *npm.Version, inspector *npm.
 		info.InstallScripts = m.InstallScripts()
 		info.Gypfile = info.Gypfile || rep.GypFile
 		var view policy.Version
-		dec := g.decide(&info, &view, g.opts.Now())
+		dec := g.decide(&info, &view, a, g.opts.Now())
 		for _, rule := range dec.Warned {
 			g.log.InfoContext(ctx, "warn-mode rule would deny a tarball for the code its package.json runs at install",
 				"package", name, "version", version, "rule", rule)

@@ -232,3 +232,44 @@ func (p *Policy) expiringException(v *Version, now time.Time) bool {
 	}
 	return false
 }
+
+// AdvisoryUse says which rules one advisory about a version fed, for explanations.
+type AdvisoryUse struct {
+	Advisory Advisory
+	// Fixes is set when the version does not suffer the advisory but fixes it: the
+	// earlier version it remedies (see Remedy). Empty when the advisory affects it.
+	Fixes string
+	// Rules names the rules that read the advisory for this version, in evaluation
+	// order, warn-mode ones included. Nil when none did (a vulnerability below every
+	// DenyIfCVE threshold, say).
+	Rules []string
+}
+
+// AdvisoryUses lists the advisories of v's Advice, each with the rules it fed: a
+// malware report feeds the DenyMalicious rules, a vulnerability the DenyIfCVE rules
+// whose threshold it meets, and a remedy the AllowIfRemediatesCve rules.
+func (p *Policy) AdvisoryUses(v *Version) []AdvisoryUse {
+	var out []AdvisoryUse
+	for _, a := range v.Advice.Affecting {
+		u := AdvisoryUse{Advisory: a}
+		for i := range p.rules {
+			r := &p.rules[i]
+			switch {
+			case r.typ.kind == kindDenyMalicious && a.Malicious,
+				r.typ.kind == kindDenyCVE && !a.Malicious && (a.Severity == SeverityUnknown || a.Severity >= r.minSeverity):
+				u.Rules = append(u.Rules, r.name)
+			}
+		}
+		out = append(out, u)
+	}
+	if rem := v.Advice.Remedy; rem != nil {
+		u := AdvisoryUse{Advisory: rem.Advisory, Fixes: rem.Fixes}
+		for i := range p.rules {
+			if r := &p.rules[i]; r.typ.kind == kindRemediation {
+				u.Rules = append(u.Rules, r.name)
+			}
+		}
+		out = append(out, u)
+	}
+	return out
+}

@@ -10,9 +10,23 @@ import (
 // Health holds the liveness checks later parts register (the mirror worker's heartbeat)
 // and the readiness flag. The zero value is live and not ready.
 type Health struct {
-	ready atomic.Bool
-	mu    sync.Mutex
-	live  map[string]func(context.Context) error
+	ready  atomic.Bool
+	mu     sync.Mutex
+	live   map[string]func(context.Context) error
+	detail map[string]func() any
+}
+
+// AddDetail registers a named piece of state /readyz reports under "detail" (the
+// advisory index's age and size, say). It never changes readiness: a part that is
+// still warming up is reported, not waited for. detail must be cheap and safe for
+// concurrent use; its result is encoded as JSON.
+func (h *Health) AddDetail(name string, detail func() any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.detail == nil {
+		h.detail = map[string]func() any{}
+	}
+	h.detail[name] = detail
 }
 
 // AddLiveness registers a named check; a non-nil error from it fails /livez.
@@ -32,6 +46,7 @@ func (h *Health) SetReady(ready bool) { h.ready.Store(ready) }
 type probeBody struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks,omitempty"`
+	Detail map[string]any    `json:"detail,omitempty"`
 }
 
 func (h *Health) serveLive(w http.ResponseWriter, r *http.Request) {
@@ -55,9 +70,18 @@ func (h *Health) serveLive(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Health) serveReady(w http.ResponseWriter, _ *http.Request) {
+	h.mu.Lock()
+	var detail map[string]any
+	for name, fn := range h.detail {
+		if detail == nil {
+			detail = make(map[string]any, len(h.detail))
+		}
+		detail[name] = fn()
+	}
+	h.mu.Unlock()
 	if !h.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, probeBody{Status: "not ready"})
+		writeJSON(w, http.StatusServiceUnavailable, probeBody{Status: "not ready", Detail: detail})
 		return
 	}
-	writeJSON(w, http.StatusOK, probeBody{Status: "ok"})
+	writeJSON(w, http.StatusOK, probeBody{Status: "ok", Detail: detail})
 }

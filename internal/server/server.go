@@ -54,6 +54,11 @@ type Mount struct {
 	// npm's JSON errors.
 	NPM     HandlerFunc
 	Explain HandlerFunc
+	// Audit serves an npm mount's POST /-/npm/v1/security/advisories/bulk and
+	// POST /-/npm/v1/security/audits/quick (AuditHandler). Its errors are written as
+	// npm's JSON errors. Nil means those paths answer 404, like any /-/ route Écluse
+	// does not serve.
+	Audit HandlerFunc
 	// Handler serves a mount of another ecosystem, which writes its own responses,
 	// errors included, in that ecosystem's form. When set, NPM and Explain are unused.
 	Handler http.Handler
@@ -194,6 +199,11 @@ func (s *Server) routeNPM(w http.ResponseWriter, r *http.Request, m *Mount) {
 			s.writeError(w, r, errorf(http.StatusNotImplemented,
 				"search is not offered by this registry: Écluse is an install gate, not a discovery service; search on your public registry's website instead"))
 		}
+	case m.Audit != nil && (path == auditBulkPath || path == auditQuickPath):
+		setRoute(r, "audit")
+		if s.allow(w, r, http.MethodPost) {
+			s.serve(w, r, m.Audit)
+		}
 	case strings.HasPrefix(path, "/-/ecluse/explain/"):
 		setRoute(r, "explain")
 		if s.allow(w, r, http.MethodGet) {
@@ -227,9 +237,13 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, methods ...string
 			return true
 		}
 	}
+	msg := "method " + r.Method + " is not allowed here: Écluse serves reads only (" + strings.Join(methods, ", ") + ")"
+	if slices.Contains(methods, http.MethodPost) {
+		msg = "method " + r.Method + " is not allowed here: this endpoint takes " + strings.Join(methods, ", ") + " only"
+	}
 	s.writeError(w, r, &Error{
 		Status:  http.StatusMethodNotAllowed,
-		Message: "method " + r.Method + " is not allowed here: Écluse serves reads only (" + strings.Join(methods, ", ") + ")",
+		Message: msg,
 		Header:  http.Header{"Allow": {strings.Join(methods, ", ")}},
 	})
 	return false
