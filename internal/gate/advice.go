@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"slices"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/advisory"
@@ -35,83 +34,141 @@ func (g *Gate) known() known {
 	return known{snap: s, loaded: s != nil}
 }
 
-// advice is what the index says about one npm package: the advisories naming it, and
-// which of its versions the fast-track admits.
+// advice is what the index says about the versions of one npm document: which
+// advisories affect each version, and which versions the fast-track admits. It is
+// worked out once per document decided, so each version is matched against each
+// advisory once.
 type advice struct {
-	loaded  bool
-	matches []advisory.Match
-	// remedies maps a version to its fast-track finding; nil when none.
-	remedies map[string]*policy.Remedy
+	loaded bool
+	doc    *npm.Packument
+	// ads are the advisories naming the package, in the policy's terms.
+	ads []policy.Advisory
+	// stride is the number of words per version in hits.
+	stride int
+	// hits has, for the document's version i, bit j of hits[i*stride:] set when ads[j]
+	// affects it. Nil when no advisory names the package.
+	hits []uint64
+	// remedies is indexed like the document's versions; nil when none is a remedy.
+	remedies []*policy.Remedy
+	// next is where index looks first: versions are usually asked for in order. An
+	// advice is used by one request at a time.
+	next int
 }
 
-// adviceFor looks doc's package up in the snapshot and, when the policy fast-tracks
-// and some vulnerability names the package, works out the remedies: every version is
-// viewed at once, sorted in npm's order, and handed to the policy. Only packages an
-// advisory names pay for more than the lookup.
+// adviceFor matches every version of doc against the advisories naming its package
+// and, when the policy fast-tracks and some vulnerability names the package, works out
+// the remedies. A package no advisory names costs one lookup.
 func (g *Gate) adviceFor(k known, doc *npm.Packument, now time.Time) *advice {
-	a := &advice{loaded: k.loaded, matches: k.snap.Package(advisory.EcosystemNPM, doc.Name)}
-	if !a.loaded || len(a.matches) == 0 || !g.opts.Policy.FastTracks() || !anyVulnerability(a.matches) {
+	a := &advice{loaded: k.loaded, doc: doc}
+	matches := k.snap.Package(advisory.EcosystemNPM, doc.Name)
+	if !a.loaded || len(matches) == 0 {
 		return a
 	}
-	type entry struct {
-		v  advisory.Version
-		ok bool
-		i  int
+	a.ads = make([]policy.Advisory, len(matches))
+	vulnerable := false
+	for j, m := range matches {
+		ad := m.Advisory
+		a.ads[j] = policy.Advisory{ID: ad.ID, Aliases: ad.Aliases, Severity: policy.Severity(ad.Severity), Malicious: ad.Malicious}
+		vulnerable = vulnerable || !ad.Malicious
 	}
-	order := make([]entry, len(doc.Versions))
+	a.stride = (len(matches) + 63) / 64
+	a.hits = make([]uint64, len(doc.Versions)*a.stride)
+	fastTrack := vulnerable && g.opts.Policy.FastTracks()
 	for i := range doc.Versions {
-		v, ok := advisory.ParseVersion(advisory.EcosystemNPM, doc.Versions[i].Info.Version)
-		order[i] = entry{v, ok, i}
-	}
-	// Versions npm cannot order take no part: they lie in no range, and cannot be
-	// placed between an affected version and its fix.
-	order = slices.DeleteFunc(order, func(e entry) bool { return !e.ok })
-	slices.SortStableFunc(order, func(x, y entry) int { return x.v.Compare(y.v) })
-	views := make([]policy.Version, len(order))
-	for j, e := range order {
-		g.view(&doc.Versions[e.i].Info, &views[j], a, now)
-	}
-	g.opts.Policy.MarkRemedies(views, now)
-	for j := range views {
-		if r := views[j].Advice.Remedy; r != nil {
-			if a.remedies == nil {
-				a.remedies = map[string]*policy.Remedy{}
+		s := doc.Versions[i].Info.Version
+		v, ok := advisory.ParseVersion(advisory.EcosystemNPM, s)
+		for j, m := range matches {
+			// A version npm cannot parse lies in no range, but an explicit list may
+			// still name it.
+			if ok && m.Affected.ContainsVersion(v) || !ok && m.Affected.Contains(s) {
+				a.hits[i*a.stride+j/64] |= 1 << (j % 64)
 			}
-			a.remedies[views[j].Version] = r
+		}
+	}
+	if !fastTrack {
+		return a
+	}
+	// The document's versions in npm's order, worked out once per parsed document. A
+	// version npm cannot order takes no part: it cannot be placed between an affected
+	// version and its fix.
+	order := doc.SemverOrder()
+	var vulns []policy.Advisory
+	var columns []int // vulns[k] is ads[columns[k]]
+	for j, ad := range a.ads {
+		if !ad.Malicious {
+			vulns = append(vulns, ad)
+			columns = append(columns, j)
+		}
+	}
+	var view policy.Version
+	rem := g.opts.Policy.Remedies(policy.Ladder{
+		Len:             len(order),
+		Vulnerabilities: vulns,
+		Affected:        func(r, k int) bool { return a.hit(int(order[r]), columns[k]) },
+		Admits: func(r int) bool {
+			g.view(&doc.Versions[order[r]].Info, &view, nil, now)
+			return g.opts.Policy.AdmitsApartFromAdvisories(&view, now)
+		},
+		Version: func(r int) string { return doc.Versions[order[r]].Info.Version },
+	})
+	for r, x := range rem {
+		if x != nil {
+			if a.remedies == nil {
+				a.remedies = make([]*policy.Remedy, len(doc.Versions))
+			}
+			a.remedies[order[r]] = x
 		}
 	}
 	return a
 }
 
-func anyVulnerability(ms []advisory.Match) bool {
-	for _, m := range ms {
-		if !m.Advisory.Malicious {
-			return true
+// hit reports whether ads[j] affects the document's version i.
+func (a *advice) hit(i, j int) bool { return a.hits[i*a.stride+j/64]&(1<<(j%64)) != 0 }
+
+// index finds version v in the document: the version after the last one found (the
+// usual case, deciding a document in order), else by pointer, else by version string (a
+// modified copy of a version's info). -1 when absent.
+func (a *advice) index(v *npm.VersionInfo) int {
+	vs := a.doc.Versions
+	if i := a.next; i < len(vs) && &vs[i].Info == v {
+		a.next = i + 1
+		return i
+	}
+	for i := range vs {
+		if &vs[i].Info == v {
+			return i
 		}
 	}
-	return false
+	for i := range vs {
+		if vs[i].Info.Version == v.Version {
+			return i
+		}
+	}
+	return -1
 }
 
-// fill writes the advice about version v into out, reusing out's Affecting array.
-func (a *advice) fill(version string, out *policy.Advice) {
+// fill writes the advice about the document's version v into out, reusing out's
+// Affecting array.
+func (a *advice) fill(v *npm.VersionInfo, out *policy.Advice) {
 	out.Loaded = a.loaded
 	out.Affecting = out.Affecting[:0]
 	out.Remedy = nil
-	for _, m := range a.matches {
-		if !m.Affected.Contains(version) {
-			continue
-		}
-		ad := m.Advisory
-		out.Affecting = append(out.Affecting, policy.Advisory{
-			ID: ad.ID, Aliases: ad.Aliases, Severity: policy.Severity(ad.Severity), Malicious: ad.Malicious,
-		})
+	if a.hits == nil && a.remedies == nil {
+		return
 	}
-	if len(out.Affecting) == 0 {
-		// Keep the array for the next version, but say "none" as nil does.
-		out.Affecting = out.Affecting[:0]
+	i := a.index(v)
+	if i < 0 {
+		return
+	}
+	if a.hits != nil {
+		for j := range a.ads {
+			if a.hit(i, j) {
+				out.Affecting = append(out.Affecting, a.ads[j])
+			}
+		}
 	}
 	if a.remedies != nil {
-		out.Remedy = a.remedies[version]
+		out.Remedy = a.remedies[i]
 	}
 }
 

@@ -76,12 +76,14 @@ type Decider interface {
 	// (which may change decisions), or the zero time when none will.
 	NextExpiry(now time.Time) time.Time
 	// FastTracks reports whether the policy admits remediations ahead of the
-	// quarantine, which MarkRemedies works out.
+	// quarantine, which Remedies works out.
 	FastTracks() bool
-	// MarkRemedies sets Advice.Remedy on the versions the fast-track admits, given one
-	// package's versions in ascending order with their Advice filled in (see
-	// policy.Policy.MarkRemedies).
-	MarkRemedies(versions []policy.Version, now time.Time)
+	// Remedies finds the versions of one package the fast-track admits (see
+	// policy.Policy.Remedies).
+	Remedies(l policy.Ladder) []*policy.Remedy
+	// AdmitsApartFromAdvisories reports whether the policy admits v with its advisory
+	// rules set aside.
+	AdmitsApartFromAdvisories(v *policy.Version, now time.Time) bool
 	// AdvisoryUses lists the advisories of v's Advice with the rules each fed, for
 	// explanations.
 	AdvisoryUses(v *policy.Version) []policy.AdvisoryUse

@@ -127,7 +127,7 @@ func (g *Gate) view(v *npm.VersionInfo, out *policy.Version, a *advice, now time
 		out.Advice = policy.Advice{Loaded: true, Affecting: out.Advice.Affecting[:0]}
 		return
 	}
-	a.fill(v.Version, &out.Advice)
+	a.fill(v, &out.Advice)
 }
 
 // decide decides one public npm version with the policy, after the refusals Écluse

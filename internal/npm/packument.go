@@ -94,6 +94,9 @@ type Packument struct {
 	// removed holds versions that existed upstream but were left out when this value
 	// was built (see Union); dist-tags pointing at them are moved, not dropped.
 	removed map[string]bool
+	// semver caches SemverOrder; nil for a value not built by a parser, which then
+	// works the order out on each call.
+	semver *semverOrder
 }
 
 type memberKind uint8
@@ -192,7 +195,7 @@ func ParsePackument(raw []byte, wantName string, lim Limits) (*Packument, error)
 	ps := parser{
 		b:   adopt(raw),
 		lim: lim,
-		p:   &Packument{},
+		p:   &Packument{semver: &semverOrder{}},
 		// A *bytes.Buffer is read in place, so each value the decoder hands back is
 		// still in the CPU's cache when the scanner walks it.
 		dec: jsontext.NewDecoder(bytes.NewBuffer(raw), jsontext.AllowDuplicateNames(true)),

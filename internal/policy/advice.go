@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -115,16 +116,81 @@ func (p *Policy) FastTracks() bool {
 	return false
 }
 
-// MarkRemedies finds the versions the remediation fast-track admits and sets their
-// Advice.Remedy (it clears every other version's). versions are one package's public
-// versions, every one with its Advice filled in, sorted in ascending version order by
-// the caller (the ecosystem's ordering; the policy has none of its own).
+// Ladder is one package's public versions in ascending version order (the ecosystem's
+// ordering; the policy has none of its own), as the fast-track reads them. It is made of
+// functions so that a caller holding thousands of versions need not build a Version for
+// each: only those the fast-track asks about.
+type Ladder struct {
+	// Len is the number of versions.
+	Len int
+	// Vulnerabilities are the advisories known for the package that are not malware
+	// reports (a release after a malicious one is not a fix).
+	Vulnerabilities []Advisory
+	// Affected reports whether Vulnerabilities[j] affects the i-th version.
+	Affected func(i, j int) bool
+	// Admits reports whether the policy, its advisory rules set aside, admits the i-th
+	// version (see AdmitsApartFromAdvisories). It is called at most once per version,
+	// and only for affected ones.
+	Admits func(i int) bool
+	// Version returns the i-th version's string, for Remedy.Fixes.
+	Version func(i int) string
+}
+
+// Remedies finds the versions the remediation fast-track admits. The result is indexed
+// like the ladder; an entry is nil for a version that is no remedy, and the whole result
+// is nil when none is.
 //
-// Version V is a remedy of advisory A when some version U below V is affected by A
+// Version V is a remedy of vulnerability A when some version U below V is affected by A
 // and admitted by the policy with the advisory rules set aside (so U is something a
 // build could be using today), V is not affected by A, and V is the lowest version
-// above U that A does not affect. Malware reports are never remedied: a release after
-// a malicious one is not a fix. Nothing is marked while the index has not loaded.
+// above U that A does not affect. Where V is a remedy of several, the first in
+// Vulnerabilities is named.
+func (p *Policy) Remedies(l Ladder) []*Remedy {
+	var out []*Remedy
+	var admitted []uint8 // per version: 0 not yet asked, 1 yes, 2 no
+	for j := range l.Vulnerabilities {
+		fixes := -1
+		for i := 0; i < l.Len; i++ {
+			if l.Affected(i, j) {
+				if admitted == nil {
+					admitted = make([]uint8, l.Len)
+				}
+				if admitted[i] == 0 {
+					admitted[i] = 2
+					if l.Admits(i) {
+						admitted[i] = 1
+					}
+				}
+				if admitted[i] == 1 {
+					fixes = i
+				}
+				continue
+			}
+			if fixes >= 0 {
+				if out == nil {
+					out = make([]*Remedy, l.Len)
+				}
+				if out[i] == nil {
+					out[i] = &Remedy{Advisory: l.Vulnerabilities[j], Fixes: l.Version(fixes)}
+				}
+				fixes = -1
+			}
+		}
+	}
+	return out
+}
+
+// AdmitsApartFromAdvisories reports whether the policy admits v with its advisory rules
+// (DenyIfCVE, DenyMalicious, AllowIfRemediatesCve) set aside: the fast-track's question
+// about an earlier version.
+func (p *Policy) AdmitsApartFromAdvisories(v *Version, now time.Time) bool {
+	return p.decide(v, now, true).Allowed
+}
+
+// MarkRemedies is Remedies over versions that are already built: one package's public
+// versions in ascending order, each with its Advice filled in. It sets the Advice.Remedy
+// of each version the fast-track admits and clears every other's. Nothing is marked
+// while the index has not loaded.
 func (p *Policy) MarkRemedies(versions []Version, now time.Time) {
 	for i := range versions {
 		versions[i].Advice.Remedy = nil
@@ -132,52 +198,23 @@ func (p *Policy) MarkRemedies(versions []Version, now time.Time) {
 	if len(versions) == 0 || !versions[0].Advice.Loaded {
 		return
 	}
-	// admitted caches, per version, whether the rest of the policy admits it: 0 not
-	// yet known, 1 yes, 2 no.
-	var admitted []uint8
-	admits := func(i int) bool {
-		if admitted == nil {
-			admitted = make([]uint8, len(versions))
-		}
-		if admitted[i] == 0 {
-			admitted[i] = 2
-			if p.decide(&versions[i], now, true).Allowed {
-				admitted[i] = 1
-			}
-		}
-		return admitted[i] == 1
-	}
-	seen := map[string]bool{}
+	var vulns []Advisory
 	for i := range versions {
 		for _, a := range versions[i].Advice.Affecting {
-			if a.Malicious || seen[a.ID] {
-				continue
+			if !a.Malicious && !slices.ContainsFunc(vulns, func(b Advisory) bool { return b.ID == a.ID }) {
+				vulns = append(vulns, a)
 			}
-			seen[a.ID] = true
-			p.markRemediesOf(versions, a, admits)
 		}
 	}
-}
-
-// markRemediesOf walks the versions in order for one advisory: after a run of affected
-// versions holding at least one the rest of the policy admits, the first unaffected
-// version is a remedy.
-func (p *Policy) markRemediesOf(versions []Version, a Advisory, admits func(int) bool) {
-	fixes := ""
-	for i := range versions {
-		v := &versions[i]
-		if affectedBy(v, a.ID) {
-			if admits(i) {
-				fixes = v.Version
-			}
-			continue
-		}
-		if fixes != "" {
-			if v.Advice.Remedy == nil {
-				v.Advice.Remedy = &Remedy{Advisory: a, Fixes: fixes}
-			}
-			fixes = ""
-		}
+	rem := p.Remedies(Ladder{
+		Len:             len(versions),
+		Vulnerabilities: vulns,
+		Affected:        func(i, j int) bool { return affectedBy(&versions[i], vulns[j].ID) },
+		Admits:          func(i int) bool { return p.AdmitsApartFromAdvisories(&versions[i], now) },
+		Version:         func(i int) string { return versions[i].Version },
+	})
+	for i, r := range rem {
+		versions[i].Advice.Remedy = r
 	}
 }
 
