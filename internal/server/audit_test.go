@@ -547,45 +547,64 @@ var badRequests = []struct {
 	name, path, body string
 	header           http.Header
 	gzip             bool
-	want             string // substring of the error message
+	want             string        // substring of the error message
+	big              func() string // makes the body when it is large, instead of body
 }{
-	{"bulk: empty body", auditBulkPath, ``, nil, false, "ends before its JSON"},
-	{"bulk: truncated", auditBulkPath, `{"left-pad":["1.0.0"`, nil, false, "ends before its JSON"},
-	{"bulk: invalid JSON", auditBulkPath, `{"left-pad" ["1.0.0"]}`, nil, false, "not valid JSON"},
-	{"bulk: not an object", auditBulkPath, `["left-pad"]`, nil, false, "must be a JSON object mapping package names"},
-	{"bulk: versions not an array", auditBulkPath, `{"left-pad":"1.0.0"}`, nil, false, `the versions of "left-pad" must be an array`},
-	{"bulk: version not a string", auditBulkPath, `{"left-pad":[1]}`, nil, false, "must be strings; one is a number"},
-	{"bulk: nested array", auditBulkPath, `{"left-pad":[["1.0.0"]]}`, nil, false, "must be strings; one is an array"},
-	{"bulk: trailing data", auditBulkPath, `{} {}`, nil, false, "goes on after its JSON object"},
-	{"bulk: invalid name", auditBulkPath, `{".hidden":["1.0.0"]}`, nil, false, `invalid package name ".hidden"`},
-	{"bulk: name with a slash", auditBulkPath, `{"../../etc":["1.0.0"]}`, nil, false, "invalid package name"},
-	{"bulk: empty name", auditBulkPath, `{"":["1.0.0"]}`, nil, false, "invalid package name"},
-	{"bulk: too many packages", auditBulkPath, repeatJSON(maxAuditPackages+1, func(i int) string { return fmt.Sprintf(`"p%d":[]`, i) }), nil, true, "more than 50000 packages"},
-	{"bulk: too many versions", auditBulkPath, `{"left-pad":` + versionList(maxAuditVersions+1) + `}`, nil, false, `more than 10000 versions of "left-pad"`},
-	{"bulk: too many versions in all", auditBulkPath, repeatJSON(maxAuditTotalVersions/maxAuditVersions+1, func(i int) string { return fmt.Sprintf(`"p%d":%s`, i, versionList(maxAuditVersions)) }), nil, true, "more than 200000 versions in all"},
-	{"bulk: unsupported encoding", auditBulkPath, `{}`, http.Header{"Content-Encoding": {"br"}}, false, `unsupported Content-Encoding "br"`},
-	{"bulk: gzip twice", auditBulkPath, `{}`, http.Header{"Content-Encoding": {"gzip, gzip"}}, true, "compressed twice"},
-	{"bulk: not gzip", auditBulkPath, `{"left-pad":["1.0.0"]}`, gzipHeader, false, "not a valid gzip stream"},
-	{"bulk: empty gzip", auditBulkPath, ``, gzipHeader, false, "not a valid gzip stream"},
-	{"quick: empty body", auditQuickPath, ``, nil, false, "ends before its JSON"},
-	{"quick: invalid JSON", auditQuickPath, `{"dependencies":{"a":{"version":"1.0.0"}}`, nil, false, "ends before its JSON"},
-	{"quick: syntax error", auditQuickPath, `{"dependencies":{"a":{"version":"1.0.0",}}}`, nil, false, "not valid JSON"},
-	{"quick: not an object", auditQuickPath, `"app"`, nil, false, "must be a JSON object describing the dependency tree"},
-	{"quick: dependencies not an object", auditQuickPath, `{"dependencies":[]}`, nil, false, "the top-level dependencies must be an object"},
-	{"quick: entry not an object", auditQuickPath, `{"dependencies":{"a":"1.0.0"}}`, nil, false, `the entry of "a" under dependencies must be an object`},
-	{"quick: version not a string", auditQuickPath, `{"dependencies":{"a":{"version":1}}}`, nil, false, `the version of "a" must be a string`},
-	{"quick: dev not a boolean", auditQuickPath, `{"dependencies":{"a":{"dev":"yes"}}}`, nil, false, `the dev of "a" must be true or false`},
-	{"quick: requires not an object", auditQuickPath, `{"requires":["a"]}`, nil, false, "the top-level requires must be an object"},
-	{"quick: requires range not a string", auditQuickPath, `{"requires":{"a":1}}`, nil, false, "must be a string"},
-	{"quick: invalid name", auditQuickPath, `{"dependencies":{"Bad Name":{"version":"1.0.0"}}}`, nil, false, `invalid package name "Bad Name"`},
-	{"quick: invalid name nested", auditQuickPath, `{"dependencies":{"a":{"dependencies":{"_private":{}}}}}`, nil, false, "it starts with an underscore"},
-	{"quick: invalid required name", auditQuickPath, `{"requires":{"node_modules":"*"}}`, nil, false, "invalid package name"},
-	{"quick: too deep", auditQuickPath, nested(maxAuditDepth + 1), nil, false, "nests deeper than 64 levels"},
-	{"quick: too deep in a skipped field", auditQuickPath, `{"x":` + strings.Repeat("[", maxAuditNesting+1) + strings.Repeat("]", maxAuditNesting+1) + `}`, nil, false, "nests JSON deeper than 64 levels"},
-	{"quick: too many entries", auditQuickPath, `{"dependencies":` + repeatJSON(maxAuditPackages+1, func(i int) string { return fmt.Sprintf(`"p%d":{}`, i) }) + `}`, nil, true, "more than 50000 entries"},
-	{"quick: too many requires", auditQuickPath, `{"requires":` + repeatJSON(maxAuditRequires+1, func(int) string { return `"a":""` }) + `}`, nil, true, "more than 500000 requires entries"},
-	{"quick: trailing data", auditQuickPath, `{}]`, nil, false, "not valid JSON"},
-	{"quick: unsupported encoding", auditQuickPath, `{}`, http.Header{"Content-Encoding": {"deflate"}}, false, "unsupported Content-Encoding"},
+	{"bulk: empty body", auditBulkPath, ``, nil, false, "ends before its JSON", nil},
+	{"bulk: truncated", auditBulkPath, `{"left-pad":["1.0.0"`, nil, false, "ends before its JSON", nil},
+	{"bulk: invalid JSON", auditBulkPath, `{"left-pad" ["1.0.0"]}`, nil, false, "not valid JSON", nil},
+	{"bulk: not an object", auditBulkPath, `["left-pad"]`, nil, false, "must be a JSON object mapping package names", nil},
+	{"bulk: versions not an array", auditBulkPath, `{"left-pad":"1.0.0"}`, nil, false, `the versions of "left-pad" must be an array`, nil},
+	{"bulk: version not a string", auditBulkPath, `{"left-pad":[1]}`, nil, false, "must be strings; one is a number", nil},
+	{"bulk: nested array", auditBulkPath, `{"left-pad":[["1.0.0"]]}`, nil, false, "must be strings; one is an array", nil},
+	{"bulk: trailing data", auditBulkPath, `{} {}`, nil, false, "goes on after its JSON object", nil},
+	{"bulk: invalid name", auditBulkPath, `{".hidden":["1.0.0"]}`, nil, false, `invalid package name ".hidden"`, nil},
+	{"bulk: name with a slash", auditBulkPath, `{"../../etc":["1.0.0"]}`, nil, false, "invalid package name", nil},
+	{"bulk: empty name", auditBulkPath, `{"":["1.0.0"]}`, nil, false, "invalid package name", nil},
+	{"bulk: too many packages", auditBulkPath, "", nil, true, "more than 50000 packages",
+		func() string {
+			return repeatJSON(maxAuditPackages+1, func(i int) string { return fmt.Sprintf(`"p%d":[]`, i) })
+		}},
+	{"bulk: too many versions", auditBulkPath, "", nil, false, `more than 10000 versions of "left-pad"`,
+		func() string { return `{"left-pad":` + versionList(maxAuditVersions+1) + `}` }},
+	{"bulk: too many versions in all", auditBulkPath, "", nil, true, "more than 200000 versions in all",
+		func() string {
+			return repeatJSON(maxAuditTotalVersions/maxAuditVersions+1, func(i int) string { return fmt.Sprintf(`"p%d":%s`, i, versionList(maxAuditVersions)) })
+		}},
+	{"bulk: unsupported encoding", auditBulkPath, `{}`, http.Header{"Content-Encoding": {"br"}}, false, `unsupported Content-Encoding "br"`, nil},
+	{"bulk: gzip twice", auditBulkPath, `{}`, http.Header{"Content-Encoding": {"gzip, gzip"}}, true, "compressed twice", nil},
+	{"bulk: not gzip", auditBulkPath, `{"left-pad":["1.0.0"]}`, gzipHeader, false, "not a valid gzip stream", nil},
+	{"bulk: empty gzip", auditBulkPath, ``, gzipHeader, false, "not a valid gzip stream", nil},
+	{"quick: empty body", auditQuickPath, ``, nil, false, "ends before its JSON", nil},
+	{"quick: invalid JSON", auditQuickPath, `{"dependencies":{"a":{"version":"1.0.0"}}`, nil, false, "ends before its JSON", nil},
+	{"quick: syntax error", auditQuickPath, `{"dependencies":{"a":{"version":"1.0.0",}}}`, nil, false, "not valid JSON", nil},
+	{"quick: not an object", auditQuickPath, `"app"`, nil, false, "must be a JSON object describing the dependency tree", nil},
+	{"quick: dependencies not an object", auditQuickPath, `{"dependencies":[]}`, nil, false, "the top-level dependencies must be an object", nil},
+	{"quick: entry not an object", auditQuickPath, `{"dependencies":{"a":"1.0.0"}}`, nil, false, `the entry of "a" under dependencies must be an object`, nil},
+	{"quick: version not a string", auditQuickPath, `{"dependencies":{"a":{"version":1}}}`, nil, false, `the version of "a" must be a string`, nil},
+	{"quick: dev not a boolean", auditQuickPath, `{"dependencies":{"a":{"dev":"yes"}}}`, nil, false, `the dev of "a" must be true or false`, nil},
+	{"quick: requires not an object", auditQuickPath, `{"requires":["a"]}`, nil, false, "the top-level requires must be an object", nil},
+	{"quick: requires range not a string", auditQuickPath, `{"requires":{"a":1}}`, nil, false, "must be a string", nil},
+	{"quick: invalid name", auditQuickPath, `{"dependencies":{"Bad Name":{"version":"1.0.0"}}}`, nil, false, `invalid package name "Bad Name"`, nil},
+	{"quick: invalid name nested", auditQuickPath, `{"dependencies":{"a":{"dependencies":{"_private":{}}}}}`, nil, false, "it starts with an underscore", nil},
+	{"quick: invalid required name", auditQuickPath, `{"requires":{"node_modules":"*"}}`, nil, false, "invalid package name", nil},
+	{"quick: too deep", auditQuickPath, "", nil, false, "nests deeper than 64 levels", func() string { return nested(maxAuditDepth + 1) }},
+	{"quick: too many tokens", auditQuickPath, "", nil, true, "more than 2000000 JSON tokens",
+		func() string {
+			return `{"dependencies":{"a":` + repeatJSON(maxAuditTokens, func(int) string { return `"x":0` }) + `}}`
+		}},
+	{"quick: skipped field nests too deeply for JSON", auditQuickPath, "", nil, false, "not valid JSON",
+		func() string { return `{"x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}` }},
+	{"quick: too many entries", auditQuickPath, "", nil, true, "more than 50000 entries",
+		func() string {
+			return `{"dependencies":` + repeatJSON(maxAuditPackages+1, func(i int) string { return fmt.Sprintf(`"p%d":{}`, i) }) + `}`
+		}},
+	{"quick: too many requires", auditQuickPath, "", nil, true, "more than 500000 requires entries",
+		func() string {
+			return `{"requires":` + repeatJSON(maxAuditRequires+1, func(int) string { return `"a":""` }) + `}`
+		}},
+	{"quick: trailing data", auditQuickPath, `{}]`, nil, false, "not valid JSON", nil},
+	{"quick: unsupported encoding", auditQuickPath, `{}`, http.Header{"Content-Encoding": {"deflate"}}, false, "unsupported Content-Encoding", nil},
 }
 
 func TestAuditBadRequests(t *testing.T) {
@@ -593,6 +612,9 @@ func TestAuditBadRequests(t *testing.T) {
 	for _, tt := range badRequests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := []byte(tt.body)
+			if tt.big != nil {
+				body = []byte(tt.big())
+			}
 			if tt.gzip {
 				body = gzipBytes(t, body)
 				if tt.header == nil {
