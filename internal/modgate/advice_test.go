@@ -13,7 +13,9 @@ import (
 	"github.com/ecluse/ecluse/internal/policy"
 )
 
-type swappable struct{ p atomic.Pointer[advisory.Snapshot] }
+type swappable struct {
+	p atomic.Pointer[advisory.Snapshot]
+}
 
 func (s *swappable) Snapshot() *advisory.Snapshot { return s.p.Load() }
 
