@@ -173,3 +173,18 @@ func retainedRatio(tb testing.TB, raw []byte, name string) float64 {
 	runtime.KeepAlive(p)
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(raw))
 }
+
+// BenchmarkSemverOrder is the one-time cost, per parsed document, of ordering next's
+// versions for the advisory fast-track (SemverOrder caches it on the document).
+func BenchmarkSemverOrder(b *testing.B) {
+	raw := loadFixture(b, "next.json.gz")
+	p, err := ParsePackument(raw, "next", Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = p.sortSemver()
+	}
+	b.ReportMetric(float64(len(p.Versions)), "versions")
+}
