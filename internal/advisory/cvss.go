@@ -36,8 +36,8 @@ func cvss3BaseScore(vector string) (score float64, ok bool) {
 			return 0, false
 		}
 	}
-	var base [8]byte // AV AC PR UI S C I A
-	var seen uint32  // bit i: metric i was given
+	var given [len(cvss3Metrics)]byte // by metric index: the base metrics are the first 8
+	var seen uint32                   // bit i: metric i was given
 	for more := true; more; {
 		var part string
 		part, rest, more = strings.Cut(rest, "/")
@@ -50,13 +50,12 @@ func cvss3BaseScore(vector string) (score float64, ok bool) {
 			return 0, false
 		}
 		seen |= 1 << i
-		if i < len(base) {
-			base[i] = val[0]
-		}
+		given[i] = val[0]
 	}
 	if seen&0xff != 0xff {
 		return 0, false
 	}
+	base := given[:8] // AV AC PR UI S C I A
 
 	changed := base[4] == 'C'
 	av := weight(base[0], "NALP", 0.85, 0.62, 0.55, 0.2)

@@ -189,6 +189,8 @@ func rangeSpans(evs []rangeEvent) []span {
 		case at && !next:
 			closeAt(bound{v: x, kind: inclusive})
 		case !at && next:
+			// Not reached by the events OSV defines (an introduced event sets both),
+			// written out so the walk covers every case.
 			startAt(bound{v: x, kind: exclusive})
 		}
 		above = next
@@ -315,7 +317,7 @@ func compileAffected(eco uint8, entries []*wireAffected) *Affected {
 			aff.raw = append(aff.raw, s)
 		}
 		v, ok := parseBound(eco, s)
-		if !ok || aff.inSpans(v) {
+		if !ok || aff.inSpans(&v) {
 			continue
 		}
 		aff.points = append(aff.points, v)
@@ -376,8 +378,9 @@ func (a *Affected) contains(version string) bool {
 	if a == nil {
 		return false
 	}
-	if v, ok := parseStrict(a.eco, version); ok {
-		return a.inSpans(v) || a.inPoints(v)
+	var v Version
+	if parseStrictTo(&v, a.eco, version) {
+		return a.inSpans(&v) || len(a.points) > 0 && a.inPoints(&v)
 	}
 	_, found := slices.BinarySearch(a.raw, version)
 	return found
@@ -389,11 +392,11 @@ func (a *Affected) ContainsVersion(v Version) bool {
 	if a == nil {
 		return false
 	}
-	return a.inSpans(v) || a.inPoints(v)
+	return a.inSpans(&v) || a.inPoints(&v)
 }
 
 // inSpans reports whether v lies in one of the spans.
-func (a *affectedData) inSpans(v Version) bool {
+func (a *affectedData) inSpans(v *Version) bool {
 	spans := a.spans
 	if len(spans) > 8 {
 		// The spans are ascending and disjoint: only the last one starting at or
@@ -401,7 +404,7 @@ func (a *affectedData) inSpans(v Version) bool {
 		lo, hi := 0, len(spans)
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
-			if admitsFrom(spans[m].lo, v) {
+			if admitsFrom(spans[m].lo, *v) {
 				lo = m + 1
 			} else {
 				hi = m
@@ -415,7 +418,7 @@ func (a *affectedData) inSpans(v Version) bool {
 	for i := range spans {
 		s := &spans[i]
 		if s.lo.kind != unbounded {
-			c := v.Compare(s.lo.v)
+			c := v.cmp(&s.lo.v)
 			if c < 0 || c == 0 && s.lo.kind == exclusive {
 				return false // below this span, so below every later one
 			}
@@ -423,7 +426,7 @@ func (a *affectedData) inSpans(v Version) bool {
 		if s.hi.kind == unbounded {
 			return true
 		}
-		c := v.Compare(s.hi.v)
+		c := v.cmp(&s.hi.v)
 		if c < 0 || c == 0 && s.hi.kind == inclusive {
 			return true
 		}
@@ -442,23 +445,12 @@ func admitsFrom(b bound, v Version) bool {
 	return true
 }
 
-// admitsTo reports whether a high end lets v in.
-func admitsTo(b bound, v Version) bool {
-	switch b.kind {
-	case inclusive:
-		return v.Compare(b.v) <= 0
-	case exclusive:
-		return v.Compare(b.v) < 0
-	}
-	return true
-}
-
 // inPoints reports whether v is one of the listed points.
-func (a *affectedData) inPoints(v Version) bool {
+func (a *affectedData) inPoints(v *Version) bool {
 	lo, hi := 0, len(a.points)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		switch c := a.points[m].Compare(v); {
+		switch c := a.points[m].cmp(v); {
 		case c == 0:
 			return true
 		case c < 0:

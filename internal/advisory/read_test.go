@@ -184,7 +184,7 @@ func TestReadZip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			set, err := ReadZip(bytes.NewReader(tt.zip), int64(len(tt.zip)), tt.ecosystems, tt.lim)
 			if tt.err != nil {
-				if err == nil || (tt.err != errAny && !errors.Is(err, tt.err)) {
+				if err == nil || (!errors.Is(tt.err, errAny) && !errors.Is(err, tt.err)) {
 					t.Fatalf("ReadZip = %v, want %v", err, tt.err)
 				}
 				var ee *EntryError
@@ -358,7 +358,7 @@ func TestReadDir(t *testing.T) {
 			tt.setup(t, dir)
 			set, err := ReadDir(dir, nil, tt.lim)
 			if tt.err != nil {
-				if err == nil || (tt.err != errAny && !errors.Is(err, tt.err)) {
+				if err == nil || (!errors.Is(tt.err, errAny) && !errors.Is(err, tt.err)) {
 					t.Fatalf("ReadDir = %v, want %v", err, tt.err)
 				}
 				var ee *EntryError
@@ -409,5 +409,43 @@ func TestBuilderCutsReader(t *testing.T) {
 	}
 	if read := int64(body.Size()) - int64(body.Len()); read > 51 {
 		t.Errorf("read %d bytes of the entry, want at most 51", read)
+	}
+}
+
+// TestWindowReader checks the windowed reader against the bytes it reads, read
+// straight: every read returns the same bytes, count and end of file.
+func TestWindowReader(t *testing.T) {
+	data := make([]byte, 3*windowSize+1234)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	direct := bytes.NewReader(data)
+	w := &windowReader{r: direct, size: int64(len(data)), buf: make([]byte, windowSize)}
+	type read struct {
+		off int64
+		n   int
+	}
+	reads := []read{
+		{0, 30}, {30, 100}, {10, 5}, // within the first window, and back
+		{windowSize - 10, 30},                         // across a window's end
+		{int64(len(data)) - 10, 10},                   // the last bytes
+		{int64(len(data)) - 10, 30},                   // past the end
+		{int64(len(data)), 1},                         // at the end
+		{int64(len(data)) + 5, 1},                     // beyond it
+		{100, windowSize},                             // larger than half a window
+		{5, 0},                                        // nothing
+		{2 * windowSize, windowSize/2 - 1},            // a new window
+		{2*windowSize + windowSize/2, windowSize / 2}, // its end and past
+	}
+	for i := range 200 { // and a walk of small reads in order, as archive/zip reads
+		reads = append(reads, read{int64(i * 4000), 30 + i%50})
+	}
+	for _, r := range reads {
+		got, want := make([]byte, r.n), make([]byte, r.n)
+		gn, gerr := w.ReadAt(got, r.off)
+		wn, werr := direct.ReadAt(want, r.off)
+		if gn != wn || !bytes.Equal(got[:gn], want[:wn]) || (gerr == nil) != (werr == nil) {
+			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v; read straight: %d, %v", r.n, r.off, gn, gerr, wn, werr)
+		}
 	}
 }

@@ -59,13 +59,13 @@ func osvEcosystem(name string) uint8 {
 // The parts of an OSV record the index reads.
 type (
 	wireRecord struct {
-		ID               string         `json:"id"`
-		Modified         string         `json:"modified"`
-		Published        string         `json:"published"`
-		Withdrawn        string         `json:"withdrawn"`
-		Aliases          []string       `json:"aliases"`
-		Summary          string         `json:"summary"`
-		Details          string         `json:"details"`
+		ID               string          `json:"id"`
+		Modified         string          `json:"modified"`
+		Published        string          `json:"published"`
+		Withdrawn        string          `json:"withdrawn"`
+		Aliases          []string        `json:"aliases"`
+		Summary          string          `json:"summary"`
+		Details          unread          `json:"details"`
 		Severity         []wireSeverity  `json:"severity"`
 		Affected         []wireAffected  `json:"affected"`
 		DatabaseSpecific *wireDBSpecific `json:"database_specific"`
@@ -78,14 +78,14 @@ type (
 		Package  wirePackage    `json:"package"`
 		Severity []wireSeverity `json:"severity"`
 		Ranges   []wireRange    `json:"ranges"`
-		Versions []string      `json:"versions"`
+		Versions []string       `json:"versions"`
 	}
 	wirePackage struct {
 		Ecosystem string `json:"ecosystem"`
 		Name      string `json:"name"`
 	}
 	wireRange struct {
-		Type   string     `json:"type"`
+		Type   string      `json:"type"`
 		Events []wireEvent `json:"events"`
 	}
 	wireEvent struct {
@@ -93,6 +93,13 @@ type (
 		Fixed        string `json:"fixed"`
 		LastAffected string `json:"last_affected"`
 		Limit        string `json:"limit"`
+	}
+	// unread is a field the decoder checks is well-formed JSON but does not copy:
+	// details are long, and read (see summaryOf) only for a record without a summary.
+	unread struct{}
+	// wireDetails reads a record's details, when they are needed.
+	wireDetails struct {
+		Details string `json:"details"`
 	}
 	// wireDBSpecific is the top-level database_specific block. Its content is each
 	// database's own, so its fields are read leniently: one of an unexpected type is
@@ -102,6 +109,9 @@ type (
 		CWEIDs   json.RawMessage `json:"cwe_ids"`
 	}
 )
+
+// UnmarshalJSON accepts any JSON value and keeps nothing of it.
+func (*unread) UnmarshalJSON([]byte) error { return nil }
 
 // kindValue returns the event's kind and version. The record was validated, so
 // exactly one of the four is set.
@@ -191,8 +201,13 @@ func parseRecord(data []byte, want [ecoCount]bool, in *interner) (*record, error
 		eco     uint8
 		entries []*wireAffected
 	}
+	type groupKey struct {
+		eco  uint8
+		name string
+	}
 	var groups []group
-	var first *wireAffected // the first wanted entry, whose severity stands in for the record's
+	var byName map[groupKey]int // groups by package, once there are more than a few
+	var first *wireAffected     // the first wanted entry, whose severity stands in for the record's
 	for i := range r.Affected {
 		a := &r.Affected[i]
 		eco := osvEcosystem(a.Package.Ecosystem)
@@ -209,12 +224,33 @@ func parseRecord(data []byte, want [ecoCount]bool, in *interner) (*record, error
 		if first == nil {
 			first = a
 		}
-		j := 0
-		for j < len(groups) && (groups[j].eco != eco || groups[j].name != name) {
-			j++
+		// Few records name more than a handful of packages: look them up in order,
+		// and only past a few through a map, so that a hostile record naming
+		// thousands costs no more than linear time.
+		j := -1
+		if byName != nil {
+			if k, ok := byName[groupKey{eco, name}]; ok {
+				j = k
+			}
+		} else {
+			for k := range groups {
+				if groups[k].eco == eco && groups[k].name == name {
+					j = k
+					break
+				}
+			}
 		}
-		if j == len(groups) {
+		if j < 0 {
+			j = len(groups)
 			groups = append(groups, group{name: in.str(name), eco: eco})
+			if byName == nil && len(groups) > 8 {
+				byName = make(map[groupKey]int, 2*len(groups))
+				for k, g := range groups {
+					byName[groupKey{g.eco, g.name}] = k
+				}
+			} else if byName != nil {
+				byName[groupKey{eco, name}] = j
+			}
 		}
 		groups[j].entries = append(groups[j].entries, a)
 	}
@@ -222,7 +258,17 @@ func parseRecord(data []byte, want [ecoCount]bool, in *interner) (*record, error
 		return nil, nil
 	}
 
-	rec := &record{adv: newAdvisory(&r, first, in), pkgs: make([]pkgAffected, len(groups))}
+	// The summary, or the start of the details when it says nothing: on one line (runs
+	// of white space made one space, control and formatting characters dropped) and
+	// clipped. The details are decoded only then.
+	summary := oneLine(r.Summary, maxSummaryLen)
+	if summary == "" {
+		var d wireDetails
+		if json.Unmarshal(data, &d) == nil {
+			summary = oneLine(d.Details, maxSummaryLen)
+		}
+	}
+	rec := &record{adv: newAdvisory(&r, summary, first, in), pkgs: make([]pkgAffected, len(groups))}
 	for i, g := range groups {
 		rec.pkgs[i] = pkgAffected{name: g.name, eco: g.eco, aff: in.affected(compileAffected(g.eco, g.entries))}
 	}
@@ -248,11 +294,11 @@ func checkAffected(i int, a *wireAffected) error {
 	return nil
 }
 
-// newAdvisory builds the Advisory of a validated record; first is its first wanted
-// affected[] entry.
-func newAdvisory(r *wireRecord, first *wireAffected, in *interner) *Advisory {
+// newAdvisory builds the Advisory of a validated record, given its summary; first is
+// its first wanted affected[] entry.
+func newAdvisory(r *wireRecord, summary string, first *wireAffected, in *interner) *Advisory {
 	adv := &Advisory{
-		Summary:   summaryOf(r.Summary, r.Details),
+		Summary:   summary,
 		Published: parseTime(r.Published),
 		Modified:  parseTime(r.Modified),
 		Malicious: strings.HasPrefix(r.ID, "MAL-"),
@@ -300,11 +346,14 @@ func newAdvisory(r *wireRecord, first *wireAffected, in *interner) *Advisory {
 	if len(severities) == 0 && first != nil {
 		severities = first.Severity
 	}
-	adv.Vector, adv.Score = pickVector(severities)
+	var scored bool
+	adv.Vector, adv.Score, scored = pickVector(severities)
 	adv.Vector = in.str(adv.Vector)
-	if adv.Score > 0 || strings.HasPrefix(adv.Vector, "CVSS:3.") {
+	if scored {
 		adv.Severity = ratingOf(adv.Score)
 	}
+	// A severity the database states wins over the score: it is what the database's
+	// own reviewers concluded, and the level GitHub shows beside the advisory.
 	if db := r.DatabaseSpecific; db != nil {
 		var s string
 		if json.Unmarshal(db.Severity, &s) == nil {
@@ -325,8 +374,9 @@ func newAdvisory(r *wireRecord, first *wireAffected, in *interner) *Advisory {
 }
 
 // pickVector chooses the record's CVSS vector: the first CVSS v3 vector that scores,
-// else the first v4 one, else the first v2 one (kept for messages, unscored).
-func pickVector(severities []wireSeverity) (vector string, score float64) {
+// with its base score (scored is true), else the first v4 one, else the first v2 one
+// (kept for messages, unscored).
+func pickVector(severities []wireSeverity) (vector string, score float64, scored bool) {
 	var v4, v2 string
 	for _, s := range severities {
 		if s.Score == "" || len(s.Score) > maxVectorLen || !printableASCII(s.Score) {
@@ -335,7 +385,7 @@ func pickVector(severities []wireSeverity) (vector string, score float64) {
 		switch s.Type {
 		case "CVSS_V3":
 			if sc, ok := cvss3BaseScore(s.Score); ok {
-				return s.Score, sc
+				return s.Score, sc, true
 			}
 		case "CVSS_V4":
 			if v4 == "" {
@@ -348,9 +398,9 @@ func pickVector(severities []wireSeverity) (vector string, score float64) {
 		}
 	}
 	if v4 != "" {
-		return v4, 0
+		return v4, 0, false
 	}
-	return v2, 0
+	return v2, 0, false
 }
 
 // parseSeverityName reads a database's severity word, in any case: GitHub's LOW,
@@ -482,16 +532,6 @@ func normalizePyPI(name string) string {
 		b.WriteByte(name[i])
 	}
 	return strings.ToLower(b.String())
-}
-
-// summaryOf is the record's summary, or the start of its details when it has none,
-// on one line (runs of white space made one space, control and formatting characters
-// dropped) and clipped to maxSummaryLen bytes. Empty when neither says anything.
-func summaryOf(summary, details string) string {
-	if s := oneLine(summary, maxSummaryLen); s != "" {
-		return s
-	}
-	return oneLine(details, maxSummaryLen)
 }
 
 // oneLine puts s on one line and clips it to at most max bytes, never inside a UTF-8

@@ -2,6 +2,7 @@ package advisory
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -473,6 +474,40 @@ func TestOneLine(t *testing.T) {
 		}
 		if len(got) > maxSummaryLen || !utf8.ValidString(got) {
 			t.Errorf("oneLine(%q) is %d bytes, valid %v", clip(tt.in, 40), len(got), utf8.ValidString(got))
+		}
+	}
+}
+
+// TestParseRecordManyPackages checks the grouping of entries by package past the few
+// a record usually names.
+func TestParseRecordManyPackages(t *testing.T) {
+	var entries []string
+	for i := range 30 {
+		// Twelve packages, each named by two or three entries; the npm names differ
+		// in case only between entries of one package.
+		name := fmt.Sprintf("pkg-%d", i%12)
+		if i >= 12 {
+			name = strings.ToUpper(name)
+		}
+		entries = append(entries, fmt.Sprintf(`{"package":{"ecosystem":"npm","name":%q},"versions":["%d.0.0"]}`, name, i))
+	}
+	data := `{"id":"TEST-1","affected":[` + strings.Join(entries, ",") + `]}`
+	rec, err := parseRecord([]byte(data), allEcosystems, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.pkgs) != 12 {
+		t.Fatalf("kept %d packages, want 12", len(rec.pkgs))
+	}
+	for k, p := range rec.pkgs {
+		if want := fmt.Sprintf("pkg-%d", k); p.name != want {
+			t.Errorf("package %d = %q, want %q", k, p.name, want)
+		}
+		for i := range 30 {
+			v := fmt.Sprintf("%d.0.0", i)
+			if want := i%12 == k; p.aff.Contains(v) != want {
+				t.Errorf("%s: Contains(%s) = %v, want %v", p.name, v, !want, want)
+			}
 		}
 	}
 }

@@ -24,29 +24,36 @@ const maxSafeInteger = 1<<53 - 1
 // node-semver reads it (no leading zeros, every number below 2^53), with one leading
 // "v" or "=" tolerated. go: a module version, which must start with "v" and carry all
 // three numbers, each below 10^19 (pseudo-versions and "+incompatible" are SemVer, so
-// they parse too).
-// ok is false for a version that does not parse, and for any other ecosystem: the
-// index has no ordering of its own for PyPI, whose advisories match through their
-// explicit versions lists. Parsing does not allocate.
+// they parse too). ok is false for a version that does not parse, and for any other
+// ecosystem: the index has no ordering of its own for PyPI, whose advisories match
+// through their explicit versions lists. Parsing does not allocate; the Version keeps
+// a piece of s when s has a prerelease.
 func ParseVersion(ecosystem, s string) (v Version, ok bool) {
 	return parseStrict(ecoIndex(ecosystem), s)
 }
 
 // parseStrict is ParseVersion by ecosystem index.
-func parseStrict(eco uint8, s string) (Version, bool) {
+func parseStrict(eco uint8, s string) (v Version, ok bool) {
+	ok = parseStrictTo(&v, eco, s)
+	return v, ok
+}
+
+// parseStrictTo is parseStrict writing into *v (the lookup's hot path: it spares
+// copying the result through the calls).
+func parseStrictTo(v *Version, eco uint8, s string) bool {
 	switch eco {
 	case ecoNPM:
 		if s != "" && (s[0] == 'v' || s[0] == '=') {
 			s = s[1:]
 		}
-		return parseSemver(s, maxSafeInteger, false)
+		return parseSemverTo(v, s, maxSafeInteger, false)
 	case ecoGo:
-		if !strings.HasPrefix(s, "v") {
-			return Version{}, false
+		if s == "" || s[0] != 'v' {
+			return false
 		}
-		return parseSemver(s[1:], ^uint64(0), false)
+		return parseSemverTo(v, s[1:], 1<<64-1, false)
 	}
-	return Version{}, false
+	return false
 }
 
 // parseBound parses a version as an OSV record writes it in a range event or a
@@ -55,7 +62,7 @@ func parseStrict(eco uint8, s string) (Version, bool) {
 // leading "v" and "=" (OSV's Go records drop the "v" a module version has), and a
 // missing minor or patch number ("1.2" reads as 1.2.0). Everything after the numbers
 // is as strict as ParseVersion.
-func parseBound(eco uint8, s string) (Version, bool) {
+func parseBound(eco uint8, s string) (v Version, ok bool) {
 	if eco != ecoNPM && eco != ecoGo {
 		return Version{}, false
 	}
@@ -65,58 +72,62 @@ func parseBound(eco uint8, s string) (Version, bool) {
 	}
 	limit := uint64(maxSafeInteger)
 	if eco == ecoGo {
-		limit = ^uint64(0)
+		limit = 1<<64 - 1
 	}
-	return parseSemver(s, limit, true)
+	ok = parseSemverTo(&v, s, limit, true)
+	return v, ok
 }
 
-// parseSemver parses "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]" with SemVer 2.0's rules:
-// numbers without leading zeros and at most limit, prerelease identifiers non-empty
-// [0-9A-Za-z-] and numeric ones without leading zeros, build identifiers non-empty
-// [0-9A-Za-z-]. short allows the minor and patch numbers to be left out.
-func parseSemver(s string, limit uint64, short bool) (Version, bool) {
-	var v Version
+// parseSemverTo parses "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]" into *v with SemVer
+// 2.0's rules: numbers without leading zeros and at most limit, prerelease identifiers
+// non-empty [0-9A-Za-z-] and numeric ones without leading zeros, build identifiers
+// non-empty [0-9A-Za-z-]. short allows the minor and patch numbers to be left out. On
+// failure *v is the zero Version.
+func parseSemverTo(v *Version, s string, limit uint64, short bool) bool {
+	*v = Version{}
 	var ok bool
 	if v.major, s, ok = parseNumber(s, limit); !ok {
-		return Version{}, false
+		return false
 	}
 	if s == "" || s[0] != '.' {
 		if !short || (s != "" && s[0] != '-' && s[0] != '+') {
-			return Version{}, false
+			return false
 		}
 	} else {
 		if v.minor, s, ok = parseNumber(s[1:], limit); !ok {
-			return Version{}, false
+			*v = Version{}
+			return false
 		}
 		if s == "" || s[0] != '.' {
 			if !short || (s != "" && s[0] != '-' && s[0] != '+') {
-				return Version{}, false
+				*v = Version{}
+				return false
 			}
 		} else if v.patch, s, ok = parseNumber(s[1:], limit); !ok {
-			return Version{}, false
+			*v = Version{}
+			return false
 		}
 	}
-	if s != "" && s[0] == '-' {
+	if s == "" {
+		return true
+	}
+	if s[0] == '-' {
 		end := strings.IndexByte(s, '+')
 		if end < 0 {
 			end = len(s)
 		}
 		v.pre = s[1:end]
 		if !validIdentifiers(v.pre, true) {
-			return Version{}, false
+			*v = Version{}
+			return false
 		}
 		s = s[end:]
 	}
-	if s != "" && s[0] == '+' {
-		if !validIdentifiers(s[1:], false) {
-			return Version{}, false
-		}
-		s = ""
+	if s != "" && (s[0] != '+' || !validIdentifiers(s[1:], false)) {
+		*v = Version{}
+		return false
 	}
-	if s != "" {
-		return Version{}, false
-	}
-	return v, true
+	return true
 }
 
 // parseNumber reads a version number from the start of s: "0" or digits not starting
@@ -181,7 +192,10 @@ func isNumeric(id string) bool {
 // lower than its release; prerelease identifiers compare numerically when both are
 // numeric, a numeric one is lower than an alphanumeric one, others compare in ASCII
 // order, and a shorter list of identifiers is lower when all before are equal.
-func (v Version) Compare(w Version) int {
+func (v Version) Compare(w Version) int { return v.cmp(&w) }
+
+// cmp is Compare by pointer, for the lookup's hot path.
+func (v *Version) cmp(w *Version) int {
 	if v.major != w.major || v.minor != w.minor || v.patch != w.patch {
 		return compareNumbers(v, w)
 	}
@@ -192,7 +206,7 @@ func (v Version) Compare(w Version) int {
 }
 
 // compareNumbers orders two versions by their numbers.
-func compareNumbers(v, w Version) int {
+func compareNumbers(v, w *Version) int {
 	switch {
 	case v.major != w.major:
 		return cmpUint(v.major, w.major)

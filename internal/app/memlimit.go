@@ -16,6 +16,10 @@ import (
 // tarballs streaming.
 const memoryHeadroom = 64 << 20
 
+// advisoryAllowance is what the soft memory limit allows for the advisory index: the
+// index in use (about 90 MiB for OSV's npm export) and the next one while it is built.
+const advisoryAllowance = 192 << 20
+
 // cgroupMemoryMax is where cgroup v2 publishes the container's memory limit.
 var cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
 
@@ -39,7 +43,7 @@ func setMemoryLimit(cfg *config.Config, getenv func(string) (string, bool), log 
 // memoryLimitFor computes the soft limit from the configuration and the container's
 // limit (0 when unknown).
 func memoryLimitFor(cfg *config.Config, cgroup int64) int64 {
-	limit := saturatingAdd(saturatingAdd(cfg.CacheMaxBytes, cfg.MaxInflightBytes), memoryHeadroom)
+	limit := saturatingAdd(saturatingAdd(saturatingAdd(cfg.CacheMaxBytes, cfg.MaxInflightBytes), memoryHeadroom), advisoryAllowance)
 	if cgroup > 0 && cgroup/10*9 < limit {
 		limit = cgroup / 10 * 9
 	}

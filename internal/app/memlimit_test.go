@@ -14,8 +14,8 @@ func TestMemoryLimitFor(t *testing.T) {
 		cgroup        int64
 		want          int64
 	}{
-		{"defaults, no container limit", 256 << 20, 128 << 20, 0, 448 << 20},
-		{"a container limit above the sum", 256 << 20, 128 << 20, 4 << 30, 448 << 20},
+		{"defaults, no container limit", 256 << 20, 128 << 20, 0, 640 << 20},
+		{"a container limit above the sum", 256 << 20, 128 << 20, 4 << 30, 640 << 20},
 		{"a container limit below the sum", 256 << 20, 128 << 20, 400 << 20, 400 << 20 / 10 * 9},
 		{"huge settings saturate", math.MaxInt64, math.MaxInt64, 0, math.MaxInt64},
 	}
