@@ -103,3 +103,48 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		t.Errorf("serve without PUBLIC_UPSTREAM_URL: exit %d stderr %s", code, errb.String())
 	}
 }
+
+// TestCheckConfigSyncsAdvisories: --sync-advisories loads the index once from the
+// sources and reports its size, or why it could not.
+func TestCheckConfigSyncsAdvisories(t *testing.T) {
+	setBaseEnv(t)
+	dir := t.TempDir()
+	record := `{"id":"MAL-2026-1","modified":"2026-11-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"evil"},"versions":["1.0.0"]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "MAL-2026-1.json"), []byte(record), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type report struct {
+		Advisories struct {
+			Sources []string `json:"sources"`
+			Index   *struct {
+				Loaded    bool   `json:"loaded"`
+				Records   int    `json:"records"`
+				LastError string `json:"lastError"`
+			} `json:"index"`
+		} `json:"advisories"`
+	}
+	check := func(args ...string) report {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"check-config"}, args...), &out, &errb); code != 0 {
+			t.Fatalf("exit = %d; stderr:\n%s", code, errb.String())
+		}
+		var rep report
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("report is not JSON: %v", err)
+		}
+		return rep
+	}
+
+	t.Setenv("CVE_SOURCE_URL", dir)
+	if rep := check(); rep.Advisories.Index != nil || len(rep.Advisories.Sources) != 1 {
+		t.Errorf("without --sync-advisories: %+v, want the sources and no index", rep.Advisories)
+	}
+	if rep := check("--sync-advisories"); rep.Advisories.Index == nil || !rep.Advisories.Index.Loaded || rep.Advisories.Index.Records != 1 {
+		t.Errorf("with --sync-advisories: %+v, want one record loaded", rep.Advisories.Index)
+	}
+	t.Setenv("CVE_SOURCE_URL", filepath.Join(dir, "absent"))
+	if rep := check("--sync-advisories"); rep.Advisories.Index == nil || rep.Advisories.Index.Loaded || rep.Advisories.Index.LastError == "" {
+		t.Errorf("an absent source: %+v, want the failure reported", rep.Advisories.Index)
+	}
+}

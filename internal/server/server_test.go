@@ -120,6 +120,11 @@ func TestProbes(t *testing.T) {
 	if w := do(s, "GET", "/readyz", nil); w.Code != 200 {
 		t.Errorf("/readyz when ready = %d, want 200", w.Code)
 	}
+	// A detail is reported, never waited for.
+	h.AddDetail("advisories", func() any { return map[string]any{"loaded": false} })
+	if w := do(s, "GET", "/readyz", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"detail":{"advisories":{"loaded":false}}`) {
+		t.Errorf("/readyz with a detail = %d %s, want 200 carrying it", w.Code, w.Body.String())
+	}
 	var stalled bool
 	h.AddLiveness("mirror-worker", func(context.Context) error {
 		if stalled {
