@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/advisory"
@@ -88,10 +89,18 @@ func (g *Gate) adviceFor(k known, doc *npm.Packument, now time.Time) *advice {
 	if !fastTrack {
 		return a
 	}
-	// The document's versions in npm's order, worked out once per parsed document. A
+	// The document's releases in npm's order (worked out once per parsed document). A
 	// version npm cannot order takes no part: it cannot be placed between an affected
-	// version and its fix.
-	order := doc.SemverOrder()
+	// version and its fix. Nor does a prerelease: a fix ships as a release, and
+	// otherwise a package's owner could publish "1.0.1-0" after an advisory that ends
+	// at "last_affected: 1.0.0", point latest at it, and have it skip the quarantine.
+	all := doc.SemverOrder()
+	order := make([]int32, 0, len(all))
+	for _, i := range all {
+		if !prerelease(doc.Versions[i].Info.Version) {
+			order = append(order, i)
+		}
+	}
 	var vulns []policy.Advisory
 	var columns []int // vulns[k] is ads[columns[k]]
 	for j, ad := range a.ads {
@@ -120,6 +129,15 @@ func (g *Gate) adviceFor(k known, doc *npm.Packument, now time.Time) *advice {
 		}
 	}
 	return a
+}
+
+// prerelease reports whether a strict semver version has a prerelease part: a "-"
+// before any "+" of build metadata.
+func prerelease(v string) bool {
+	if plus := strings.IndexByte(v, '+'); plus >= 0 {
+		v = v[:plus]
+	}
+	return strings.IndexByte(v, '-') >= 0
 }
 
 // hit reports whether ads[j] affects the document's version i.

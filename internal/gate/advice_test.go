@@ -131,3 +131,28 @@ func isDenied(err error, want string) bool {
 	var d *DeniedError
 	return errors.As(err, &d) && strings.Contains(d.Message, want)
 }
+
+// TestFastTrackSkipsPrereleases: after an advisory that ends at last_affected, the
+// lowest unaffected version may be a prerelease its owner just published; the
+// fast-track admits the first release instead, and the prerelease waits.
+func TestFastTrackSkipsPrereleases(t *testing.T) {
+	idx := &swappable{}
+	f := newFixture(t, "", func(o *Options) { o.Advisories = idx })
+	f.pub.add("pre", "1.0.1-0", ver{v: "1.0.0", age: 400 * day}, ver{v: "1.0.1-0", age: day}, ver{v: "1.0.1", age: day}, ver{v: "1.0.2", age: day})
+	idx.p.Store(snapshotOf(t, 1, osvRecord("GHSA-4444-5555-6666", "pre",
+		`"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"last_affected":"1.0.0"}]}]`)))
+	doc, err := f.gate.Packument(context.Background(), Query{Name: "pre"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := decode(t, doc.Body.Bytes())
+	var got []string
+	for _, v := range []string{"1.0.0", "1.0.1-0", "1.0.1", "1.0.2"} {
+		if _, ok := s.Versions[v]; ok {
+			got = append(got, v)
+		}
+	}
+	if strings.Join(got, ",") != "1.0.0,1.0.1" || s.DistTags["latest"] != "1.0.1" {
+		t.Errorf("served %v (latest %q), want 1.0.0 and the fast-tracked release 1.0.1", got, s.DistTags["latest"])
+	}
+}
