@@ -17,6 +17,7 @@ import (
 	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/gate"
 	"github.com/ecluse/ecluse/internal/modgate"
+	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -137,7 +138,7 @@ func askExplain(ctx context.Context, req explainRequest, w io.Writer) error {
 
 // describeAdvisories lists a version's advisories for the table, each with the rules
 // it fed: "GHSA-x (high) → cve; fixes GHSA-y of 1.0.0 → remediation-fast-track".
-func describeAdvisories(notes []gate.AdvisoryNote) string {
+func describeAdvisories(notes []policy.AdvisoryNote) string {
 	if len(notes) == 0 {
 		return "-"
 	}
@@ -167,7 +168,7 @@ func printModuleExplanation(w io.Writer, body []byte) error {
 	fmt.Fprintf(w, "%s: served from %s, %d admitted, %d blocked (decided at %s)\n",
 		printable(ex.Module), printable(ex.Source), ex.Admitted, ex.Blocked, ex.Now.UTC().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tDECISION\tRULE\tPUBLISHED\tCHECKSUM DB\tREASON")
+	fmt.Fprintln(tw, "VERSION\tDECISION\tRULE\tPUBLISHED\tCHECKSUM DB\tADVISORIES\tREASON")
 	for _, v := range ex.Versions {
 		decision := "blocked"
 		if v.Admitted {
@@ -184,7 +185,8 @@ func printModuleExplanation(w io.Writer, body []byte) error {
 		if v.AdmitAt != nil {
 			reason += " [admitted from " + v.AdmitAt.UTC().Format(time.RFC3339) + "]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(v.Version), decision, printable(v.Rule), published, printable(v.SumDB), printable(reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(v.Version), decision, printable(v.Rule), published, printable(v.SumDB),
+			printable(describeAdvisories(v.Advisories)), printable(reason))
 	}
 	return tw.Flush()
 }

@@ -41,20 +41,7 @@ type VersionExplanation struct {
 	Warned []string `json:"warned,omitempty"`
 	// Advisories are the known advisories that affect the version, or that it is the
 	// fast-tracked fix of, each with the rules it fed. Omitted when none.
-	Advisories []AdvisoryNote `json:"advisories,omitempty"`
-}
-
-// AdvisoryNote is one advisory about one version, as explain shows it.
-type AdvisoryNote struct {
-	ID       string   `json:"id"`
-	Aliases  []string `json:"aliases,omitempty"`
-	Severity string   `json:"severity"`
-	Malware  bool     `json:"malware,omitempty"`
-	// Fixes is set when the version is the fix of the advisory rather than affected by
-	// it: the earlier, affected version it remedies.
-	Fixes string `json:"fixes,omitempty"`
-	// Rules names the rules the advisory fed for this version; empty when none did.
-	Rules []string `json:"rules"`
+	Advisories []policy.AdvisoryNote `json:"advisories,omitempty"`
 }
 
 // AdvisoryIndex says which advisory index the decisions were taken with.
@@ -64,23 +51,6 @@ type AdvisoryIndex struct {
 	Loaded bool `json:"loaded"`
 	// Generation numbers the index; 0 when none has loaded.
 	Generation uint64 `json:"generation,omitempty"`
-}
-
-func advisoryNotes(uses []policy.AdvisoryUse) []AdvisoryNote {
-	if len(uses) == 0 {
-		return nil
-	}
-	out := make([]AdvisoryNote, len(uses))
-	for i, u := range uses {
-		out[i] = AdvisoryNote{
-			ID: u.Advisory.ID, Aliases: u.Advisory.Aliases, Severity: u.Advisory.Severity.String(),
-			Malware: u.Advisory.Malicious, Fixes: u.Fixes, Rules: u.Rules,
-		}
-		if out[i].Rules == nil {
-			out[i].Rules = []string{}
-		}
-	}
-	return out
 }
 
 // Explain decides every version of name (or only version, when set) and reports why.
@@ -129,7 +99,7 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 			ex.Versions = append(ex.Versions, VersionExplanation{
 				Version: v.Version, Admitted: d.Allowed, Origin: SourcePublic, Rule: d.Rule, Reason: reason,
 				AdmitAt: timePtr(d.AdmitAt), Published: timePtr(v.Published), Warned: d.Warned,
-				Advisories: advisoryNotes(g.opts.Policy.AdvisoryUses(view)),
+				Advisories: g.opts.Policy.AdvisoryNotes(view),
 			})
 		}
 	}

@@ -84,9 +84,9 @@ type Decider interface {
 	// AdmitsApartFromAdvisories reports whether the policy admits v with its advisory
 	// rules set aside.
 	AdmitsApartFromAdvisories(v *policy.Version, now time.Time) bool
-	// AdvisoryUses lists the advisories of v's Advice with the rules each fed, for
+	// AdvisoryNotes lists the advisories of v's Advice with the rules each fed, for
 	// explanations.
-	AdvisoryUses(v *policy.Version) []policy.AdvisoryUse
+	AdvisoryNotes(v *policy.Version) []policy.AdvisoryNote
 }
 
 // Advisories gives the advisory index decisions are taken with.

@@ -59,4 +59,13 @@ func TestAdvisoriesForModules(t *testing.T) {
 	idx.p.Store(advisory.Merge(1, now, set))
 	refusedFor("v1.0.0", "is affected by GO-2026-0001 (CVE-2026-2222")
 	refusedFor("v1.1.0", "reported as malware (MAL-2026-0002)")
+
+	ex, err := w.gate.Explain(ctx, "example.com/lib", "v1.1.0", cred(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Versions) != 1 || len(ex.Versions[0].Advisories) != 1 || ex.Versions[0].Advisories[0].ID != "MAL-2026-0002" ||
+		strings.Join(ex.Versions[0].Advisories[0].Rules, ",") != policy.RuleDenyMalicious {
+		t.Errorf("Explain(v1.1.0) = %+v, want MAL-2026-0002 feeding deny-malicious", ex.Versions)
+	}
 }

@@ -14,6 +14,8 @@ import (
 type decided struct {
 	c *candidate
 	d policy.Decision
+	// v is the view d was decided on.
+	v *policy.Version
 }
 
 // decide fetches what the policy reads about mod@version and decides it at now.
@@ -26,7 +28,7 @@ func (g *Gate) decide(ctx context.Context, mod, version string, now time.Time) (
 	}
 	v := c.version(mod)
 	v.Advice = g.advice(mod, v.Version)
-	return decided{c: c, d: g.opts.Policy.Decide(v, now)}, nil
+	return decided{c: c, d: g.opts.Policy.Decide(v, now), v: v}, nil
 }
 
 // advice is what the advisory index says of mod@version.

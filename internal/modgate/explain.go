@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
@@ -43,6 +44,14 @@ type VersionExplanation struct {
 	SumDB string `json:"sumdb"`
 	// Warned lists warn-mode rules that would have denied it.
 	Warned []string `json:"warned,omitempty"`
+	// Advisories are the known advisories that affect the version, each with the rules
+	// it fed. Omitted when none (or when the policy cannot say).
+	Advisories []policy.AdvisoryNote `json:"advisories,omitempty"`
+}
+
+// advisoryNoter is what a policy that reads advisories can add to an explanation.
+type advisoryNoter interface {
+	AdvisoryNotes(v *policy.Version) []policy.AdvisoryNote
 }
 
 // The SumDB values of a VersionExplanation.
@@ -161,6 +170,9 @@ func (g *Gate) explainPublic(version string, dv decided, err error) (VersionExpl
 	ve.Published, ve.TimeSource = &published, timeSourceExplained
 	ve.Admitted, ve.Rule, ve.Warned = dv.d.Allowed, dv.d.Rule, dv.d.Warned
 	ve.Reason = g.reason(dv)
+	if n, ok := g.opts.Policy.(advisoryNoter); ok {
+		ve.Advisories = n.AdvisoryNotes(dv.v)
+	}
 	if !dv.d.AdmitAt.IsZero() {
 		at := dv.d.AdmitAt
 		ve.AdmitAt = &at

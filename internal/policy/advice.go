@@ -270,43 +270,45 @@ func (p *Policy) expiringException(v *Version, now time.Time) bool {
 	return false
 }
 
-// AdvisoryUse says which rules one advisory about a version fed, for explanations.
-type AdvisoryUse struct {
-	Advisory Advisory
-	// Fixes is set when the version does not suffer the advisory but fixes it: the
-	// earlier version it remedies (see Remedy). Empty when the advisory affects it.
-	Fixes string
+// AdvisoryNote is one advisory about one version, with the rules it fed, as
+// explanations show it.
+type AdvisoryNote struct {
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Severity string   `json:"severity"`
+	Malware  bool     `json:"malware,omitempty"`
+	// Fixes is set when the version does not suffer the advisory but is its
+	// fast-tracked fix: the earlier, affected version it remedies.
+	Fixes string `json:"fixes,omitempty"`
 	// Rules names the rules that read the advisory for this version, in evaluation
-	// order, warn-mode ones included. Nil when none did (a vulnerability below every
+	// order, warn-mode ones included. Empty when none did (a vulnerability below every
 	// DenyIfCVE threshold, say).
-	Rules []string
+	Rules []string `json:"rules"`
 }
 
-// AdvisoryUses lists the advisories of v's Advice, each with the rules it fed: a
+// AdvisoryNotes lists the advisories of v's Advice, each with the rules it fed: a
 // malware report feeds the DenyMalicious rules, a vulnerability the DenyIfCVE rules
-// whose threshold it meets, and a remedy the AllowIfRemediatesCve rules.
-func (p *Policy) AdvisoryUses(v *Version) []AdvisoryUse {
-	var out []AdvisoryUse
-	for _, a := range v.Advice.Affecting {
-		u := AdvisoryUse{Advisory: a}
+// whose threshold it meets, and a remedy the AllowIfRemediatesCve rules. Nil when v's
+// Advice names none.
+func (p *Policy) AdvisoryNotes(v *Version) []AdvisoryNote {
+	var out []AdvisoryNote
+	note := func(a Advisory, fixes string, feeds func(r *rule) bool) {
+		n := AdvisoryNote{ID: a.ID, Aliases: a.Aliases, Severity: a.Severity.String(), Malware: a.Malicious, Fixes: fixes, Rules: []string{}}
 		for i := range p.rules {
-			r := &p.rules[i]
-			switch {
-			case r.typ.kind == kindDenyMalicious && a.Malicious,
-				r.typ.kind == kindDenyCVE && !a.Malicious && (a.Severity == SeverityUnknown || a.Severity >= r.minSeverity):
-				u.Rules = append(u.Rules, r.name)
+			if r := &p.rules[i]; feeds(r) {
+				n.Rules = append(n.Rules, r.name)
 			}
 		}
-		out = append(out, u)
+		out = append(out, n)
+	}
+	for _, a := range v.Advice.Affecting {
+		note(a, "", func(r *rule) bool {
+			return r.typ.kind == kindDenyMalicious && a.Malicious ||
+				r.typ.kind == kindDenyCVE && !a.Malicious && (a.Severity == SeverityUnknown || a.Severity >= r.minSeverity)
+		})
 	}
 	if rem := v.Advice.Remedy; rem != nil {
-		u := AdvisoryUse{Advisory: rem.Advisory, Fixes: rem.Fixes}
-		for i := range p.rules {
-			if r := &p.rules[i]; r.typ.kind == kindRemediation {
-				u.Rules = append(u.Rules, r.name)
-			}
-		}
-		out = append(out, u)
+		note(rem.Advisory, rem.Fixes, func(r *rule) bool { return r.typ.kind == kindRemediation })
 	}
 	return out
 }
