@@ -114,7 +114,7 @@ func serve(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	log, err := observe.NewLogger(os.Stdout, l.Config.LogFormat, l.Config.Debug)
+	log, err := observe.NewLogger(os.Stdout, l.Config.LogFormat, l.Config.Debug, observe.ResolveIdentity(os.LookupEnv, versionString()))
 	if err != nil {
 		fmt.Fprintln(stderr, "ecluse:", err)
 		return 2

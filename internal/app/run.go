@@ -17,6 +17,7 @@ import (
 	"github.com/ecluse/ecluse/internal/gate"
 	"github.com/ecluse/ecluse/internal/mirror"
 	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/observe"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/server"
@@ -32,9 +33,30 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 	bootWarnings(l, log)
 
 	memLimit := setMemoryLimit(cfg, os.LookupEnv, log)
+	tel, err := observe.StartTelemetry(observe.TelemetryOptions{
+		Enabled:    cfg.Telemetry,
+		Prometheus: cfg.Metrics == config.MetricsPrometheus,
+		Identity:   observe.ResolveIdentity(os.LookupEnv, version),
+		Logger:     log,
+	})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	// Flushed last, after everything that records has stopped, with its own deadline.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), telemetryFlush)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry flush at shutdown failed", "error", err.Error())
+		}
+	}()
 	built, err := buildFront(ctx, l, log)
 	if err != nil {
 		return err
+	}
+	if err := registerGauges(tel, built); err != nil {
+		_ = built.mirror.queue.Close()
+		return fmt.Errorf("telemetry gauges: %w", err)
 	}
 	front := built.server
 	health := front.Health()
@@ -59,6 +81,16 @@ func Run(ctx context.Context, l *Loaded, log *slog.Logger, version string) error
 		return logMirrorStats(ctx, built.mirror.queue, built.mirror.enq, built.worker, mirrorStatsEvery, log.With("component", "mirror"))
 	})
 	health.AddLiveness("mirror-worker", built.worker.Live)
+	if h := tel.MetricsHandler(); h != nil {
+		mln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.MetricsAddr())
+		if err != nil {
+			_ = ln.Close()
+			_ = built.mirror.queue.Close()
+			return fmt.Errorf("listen on %s for /metrics (PROXY_METRICS_PORT): %w", cfg.MetricsAddr(), err)
+		}
+		g.add("metrics-listener", func(ctx context.Context) error { return serveMetrics(ctx, mln, h) })
+		log.Info("prometheus metrics served", "addr", mln.Addr().String(), "path", "/metrics")
+	}
 	g.add("listener", func(ctx context.Context) error {
 		return serveHTTP(ctx, hs, ln, health, cfg.ShutdownGrace, log)
 	})
@@ -122,6 +154,10 @@ type built struct {
 	mirror     *mirrorParts
 	worker     *mirror.Worker
 	advisories *advisory.Syncer
+	// budget is the in-flight memory budget every mount shares; gates are the npm
+	// mounts' gates. Both are read by the telemetry gauges.
+	budget *budget.Budget
+	gates  []*gate.Gate
 }
 
 // buildFront builds the whole request path from a loaded configuration: the egress
@@ -146,6 +182,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 	}
 	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0), mirror: mp, advisories: adv}
 	var mounts []server.Mount
+	var gates []*gate.Gate
 	for _, m := range l.Mounts {
 		mlog := log.With("mount", m.Name)
 		switch m.Ecosystem {
@@ -158,6 +195,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, Handler: h})
 		default:
 			g := buildGate(l, m, sh, mlog)
+			gates = append(gates, g)
 			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain, Audit: server.AuditHandler(adv)})
 		}
@@ -176,7 +214,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 		_ = q.Close()
 		return nil, err
 	}
-	return &built{server: srv, mirror: mp, worker: w, advisories: adv}, nil
+	return &built{server: srv, mirror: mp, worker: w, advisories: adv, budget: sh.budget, gates: gates}, nil
 }
 
 // buildGate wires an npm mount: its two upstream clients and its gate.
@@ -270,9 +308,6 @@ func bootWarnings(l *Loaded, log *slog.Logger) {
 		"queue", cfg.Mirror.QueueProvider, "credential_provider", cfg.Mirror.CredentialProvider, "worker_concurrency", cfg.Mirror.WorkerConcurrency)
 	if cfg.Mirror.CredentialProvider == config.CredentialStatic && !cfg.Mirror.Token.IsSet() {
 		log.Warn("MIRROR_TARGET_TOKEN is not set: the mirror publishes to the mirror target without a credential, which most registries refuse")
-	}
-	if cfg.Telemetry {
-		log.Warn("PROXY_TELEMETRY=on: OpenTelemetry export is not built in this release; nothing is exported")
 	}
 	if cfg.PublicURL == nil {
 		log.Warn("PROXY_PUBLIC_URL is not set: served tarball URLs are path-relative, which the npm CLI cannot install from; set it to this proxy's external base URL")

@@ -28,6 +28,9 @@ const (
 	MirrorDetectionCopies = "copies"
 	MirrorDetectionOff    = "off"
 
+	MetricsOff        = "off"
+	MetricsPrometheus = "prometheus"
+
 	// MaxCodeArtifactTokenSeconds is the longest token lifetime CodeArtifact grants.
 	MaxCodeArtifactTokenSeconds = 43200
 )
@@ -58,8 +61,16 @@ type Config struct {
 	HelpMessage string
 	// LogFormat is PROXY_LOG_FORMAT: "json" or "console".
 	LogFormat string
-	// Telemetry is PROXY_TELEMETRY=on.
+	// Telemetry is PROXY_TELEMETRY=on: OpenTelemetry traces and metrics exported over
+	// OTLP/HTTP. False means nothing is exported.
 	Telemetry bool
+	// Metrics is PROXY_METRICS: MetricsOff (no scrape endpoint) or MetricsPrometheus (the
+	// same metrics served for scraping at /metrics on MetricsPort), independent of
+	// Telemetry.
+	Metrics string
+	// MetricsPort is PROXY_METRICS_PORT, the TCP port of the /metrics listener; used only
+	// when Metrics is MetricsPrometheus, and then never the same as Port.
+	MetricsPort int
 	// Debug is PROXY_DEBUG: debug-level logs.
 	Debug bool
 

@@ -19,6 +19,8 @@ type Effective struct {
 	HelpMessage                string        `json:"PROXY_HELP_MESSAGE"`
 	LogFormat                  string        `json:"PROXY_LOG_FORMAT"`
 	Telemetry                  bool          `json:"PROXY_TELEMETRY"`
+	Metrics                    string        `json:"PROXY_METRICS"`
+	MetricsPort                int           `json:"PROXY_METRICS_PORT"`
 	Debug                      bool          `json:"PROXY_DEBUG"`
 	RespectUpstreamTarballHost bool          `json:"PROXY_RESPECT_UPSTREAM_TARBALL_HOST"`
 	EgressAllowedHosts         []string      `json:"egressAllowedHosts"`
@@ -99,6 +101,8 @@ func (c *Config) Effective() Effective {
 		HelpMessage:                c.HelpMessage,
 		LogFormat:                  c.LogFormat,
 		Telemetry:                  c.Telemetry,
+		Metrics:                    c.Metrics,
+		MetricsPort:                c.MetricsPort,
 		Debug:                      c.Debug,
 		RespectUpstreamTarballHost: c.RespectUpstreamTarballHost,
 		EgressAllowedHosts:         append([]string{}, c.EgressAllowedHosts...),

@@ -53,6 +53,8 @@ type Source struct {
 func Defaults() Config {
 	return Config{
 		Port:                4873,
+		Metrics:             MetricsOff,
+		MetricsPort:         9464,
 		LogFormat:           LogFormatJSON,
 		MaxResponseBytes:    64 << 20,
 		MaxInflightBytes:    128 << 20,
@@ -107,6 +109,20 @@ func (l *loader) positiveInt(name string, dst *int64) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
 		l.addf(name, "must be a positive integer, got %q", v)
+		return
+	}
+	*dst = n
+}
+
+// port reads a TCP port number, 1 to 65535.
+func (l *loader) port(name string, dst *int) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		l.addf(name, "must be a port number between 1 and 65535, got %q", v)
 		return
 	}
 	*dst = n
@@ -243,14 +259,7 @@ func Load(src Source) (*Config, Problems) {
 	l := &loader{getenv: src.Getenv}
 	c := Defaults()
 
-	if v, ok := l.lookup("PROXY_PORT"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 65535 {
-			l.addf("PROXY_PORT", "must be a port number between 1 and 65535, got %q", v)
-		} else {
-			c.Port = n
-		}
-	}
+	l.port("PROXY_PORT", &c.Port)
 	c.PrivateUpstream = l.url("PRIVATE_UPSTREAM_URL", true, " (the URL of your private npm registry, the authority for reads)")
 	c.PublicUpstream = l.url("PUBLIC_UPSTREAM_URL", true,
 		": Écluse has no built-in public registry; set it to the registry your clients use today, "+
@@ -280,6 +289,11 @@ func Load(src Source) (*Config, Problems) {
 	telemetry := "off"
 	l.enum("PROXY_TELEMETRY", &telemetry, "on", "off")
 	c.Telemetry = telemetry == "on"
+	l.enum("PROXY_METRICS", &c.Metrics, MetricsOff, MetricsPrometheus)
+	l.port("PROXY_METRICS_PORT", &c.MetricsPort)
+	if c.Metrics == MetricsPrometheus && c.MetricsPort == c.Port {
+		l.addf("PROXY_METRICS_PORT", "must differ from PROXY_PORT (%d): /metrics is served on its own listener", c.Port)
+	}
 
 	l.boolean("PROXY_RESPECT_UPSTREAM_TARBALL_HOST", &c.RespectUpstreamTarballHost)
 	if v, ok := l.lookup("PROXY_EGRESS_ALLOWED_HOSTS"); ok {
@@ -822,3 +836,6 @@ func isReservedHeader(h string) bool {
 
 // Addr is the listen address of the front door.
 func (c *Config) Addr() string { return net.JoinHostPort("", strconv.Itoa(c.Port)) }
+
+// MetricsAddr is the listen address of the Prometheus /metrics listener.
+func (c *Config) MetricsAddr() string { return net.JoinHostPort("", strconv.Itoa(c.MetricsPort)) }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +59,10 @@ func TestLoadDefaults(t *testing.T) {
 		{"CacheTTL", c.CacheTTL, 5 * time.Minute},
 		{"AuthToken set", c.AuthToken.IsSet(), false},
 		{"RespectUpstreamTarballHost", c.RespectUpstreamTarballHost, false},
+		{"Telemetry", c.Telemetry, false},
+		{"Metrics", c.Metrics, "off"},
+		{"MetricsPort", c.MetricsPort, 9464},
+		{"MetricsAddr", c.MetricsAddr(), ":9464"},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -103,6 +109,12 @@ func TestLoadProblems(t *testing.T) {
 		{"codeartifact missing", map[string]string{"MIRROR_TARGET_CREDENTIAL_PROVIDER": "codeartifact"}, []string{"MIRROR_TARGET_CODEARTIFACT_DOMAIN: is required", "MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER: is required", "MIRROR_TARGET_CODEARTIFACT_REGION: is required"}},
 		{"bool", map[string]string{"PROXY_RESPECT_UPSTREAM_TARBALL_HOST": "maybe"}, []string{"PROXY_RESPECT_UPSTREAM_TARBALL_HOST: must be true or false"}},
 		{"telemetry", map[string]string{"PROXY_TELEMETRY": "yes"}, []string{`PROXY_TELEMETRY: unknown value "yes"`}},
+		{"metrics", map[string]string{"PROXY_METRICS": "otlp"}, []string{`PROXY_METRICS: unknown value "otlp" (want one of: off, prometheus)`}},
+		{"metrics port zero", map[string]string{"PROXY_METRICS_PORT": "0"}, []string{`PROXY_METRICS_PORT: must be a port number between 1 and 65535, got "0"`}},
+		{"metrics port too big", map[string]string{"PROXY_METRICS_PORT": "65536"}, []string{`PROXY_METRICS_PORT: must be a port number between 1 and 65535, got "65536"`}},
+		{"metrics port text", map[string]string{"PROXY_METRICS_PORT": "metrics"}, []string{`PROXY_METRICS_PORT: must be a port number`}},
+		{"metrics port is the front door's", map[string]string{"PROXY_METRICS": "prometheus", "PROXY_METRICS_PORT": "4873"}, []string{"PROXY_METRICS_PORT: must differ from PROXY_PORT (4873)"}},
+		{"front door moved onto the metrics port", map[string]string{"PROXY_METRICS": "prometheus", "PROXY_PORT": "9464"}, []string{"PROXY_METRICS_PORT: must differ from PROXY_PORT (9464)"}},
 		{"egress host", map[string]string{"PROXY_EGRESS_ALLOWED_HOSTS": "ok.example.test, ok.example.test:8443, https://ok.example.test:8443/, https://bad.example.test/path"}, []string{`PROXY_EGRESS_ALLOWED_HOSTS: "https://bad.example.test/path" must be a host name, host:port or scheme://host[:port]`}},
 		{"egress port", map[string]string{"PROXY_EGRESS_ALLOWED_HOSTS": "bad.example.test:0, bad.example.test:08443, bad.example.test:99999"}, []string{`"bad.example.test:0" has port "0"`, `"bad.example.test:08443" has port "08443"`, `"bad.example.test:99999" has port "99999"`}},
 		{"egress cidr", map[string]string{"PROXY_EGRESS_ALLOW_INTERNAL_CIDRS": "10.0.0.0/8,10.0.0.1"}, []string{`PROXY_EGRESS_ALLOW_INTERNAL_CIDRS: "10.0.0.1" is not a CIDR`}},
@@ -299,5 +311,48 @@ func TestEnvironmentDescribesOneNPMMount(t *testing.T) {
 	}
 	if len(c.Mounts) != 1 || c.Mounts[0].Path != "/" || c.Mounts[0].Ecosystem != EcosystemNPM || c.Mounts[0].PublicUpstream != c.PublicUpstream {
 		t.Errorf("Mounts = %+v", c.Mounts)
+	}
+}
+
+// TestLoadMetrics: PROXY_METRICS and PROXY_METRICS_PORT, alone and with the front door's
+// port, as Load resolves them and as check-config prints them.
+func TestLoadMetrics(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		telemetry bool
+		metrics   string
+		port      int
+	}{
+		{"defaults", nil, false, MetricsOff, 9464},
+		{"prometheus on the default port", map[string]string{"PROXY_METRICS": "prometheus"}, false, MetricsPrometheus, 9464},
+		{"prometheus on its own port", map[string]string{"PROXY_METRICS": " prometheus ", "PROXY_METRICS_PORT": "9100"}, false, MetricsPrometheus, 9100},
+		{"explicitly off", map[string]string{"PROXY_METRICS": "off"}, false, MetricsOff, 9464},
+		{"off, so the port may equal the front door's", map[string]string{"PROXY_METRICS_PORT": "4873"}, false, MetricsOff, 4873},
+		{"independent of telemetry", map[string]string{"PROXY_TELEMETRY": "on", "PROXY_METRICS": "prometheus"}, true, MetricsPrometheus, 9464},
+		{"telemetry without prometheus", map[string]string{"PROXY_TELEMETRY": "on"}, true, MetricsOff, 9464},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, problems := Load(Source{Getenv: env(tt.env)})
+			if len(problems) > 0 {
+				t.Fatalf("Load(%v) problems = %v, want none", tt.env, problems)
+			}
+			if c.Telemetry != tt.telemetry || c.Metrics != tt.metrics || c.MetricsPort != tt.port {
+				t.Errorf("Load(%v) = telemetry %v metrics %q port %d, want %v %q %d", tt.env, c.Telemetry, c.Metrics, c.MetricsPort, tt.telemetry, tt.metrics, tt.port)
+			}
+			e := c.Effective()
+			if e.Telemetry != tt.telemetry || e.Metrics != tt.metrics || e.MetricsPort != tt.port {
+				t.Errorf("Effective() = telemetry %v metrics %q port %d, want %v %q %d", e.Telemetry, e.Metrics, e.MetricsPort, tt.telemetry, tt.metrics, tt.port)
+			}
+			b, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf(`"PROXY_METRICS":%q,"PROXY_METRICS_PORT":%d`, tt.metrics, tt.port)
+			if !strings.Contains(string(b), want) {
+				t.Errorf("check-config JSON = %s, want it to hold %s", b, want)
+			}
+		})
 	}
 }

@@ -72,6 +72,7 @@ var envVars = []string{
 	"MIRROR_TARGET_CREDENTIAL_PROVIDER", "MIRROR_QUEUE_PROVIDER", "MIRROR_QUEUE_URL", "MIRROR_QUEUE_MEMORY_MAX_DEPTH",
 	"AWS_ENDPOINT_URL_SQS", "MIRROR_TARGET_CODEARTIFACT_TOKEN_DURATION_SECONDS", "MIRROR_TARGET_CODEARTIFACT_DOMAIN_OWNER",
 	"PROXY_MAX_TARBALL_BYTES", "PROXY_MAX_SPOOL_BYTES", "MIRROR_QUEUE_SUBSCRIPTION", "MIRROR_QUEUE_CREATE", "NATS_URL", "MIRROR_QUEUE_DIR", "MIRROR_WORKER_CONCURRENCY", "MIRROR_WORKER_STALL_SECONDS", "CVE_SOURCE_URL", "CVE_MAX_DOWNLOAD_BYTES", "PROXY_MAX_DIST_TAG_COUNT", "PROXY_PRIVATE_REVALIDATE_AFTER_SECONDS", "PROXY_MIRROR_DETECTION",
+	"PROXY_METRICS", "PROXY_METRICS_PORT",
 }
 
 // FuzzLoadEnv sets one environment variable to a fuzzed value over a valid environment.
@@ -92,6 +93,8 @@ func FuzzLoadEnv(f *testing.F) {
 		"MIRROR_QUEUE_PROVIDER":                             {"sqs", "pubsub", "memory", "MEMORY"},
 		"PROXY_DEBUG":                                       {"true", "1", "yes", "T"},
 		"MIRROR_TARGET_CODEARTIFACT_TOKEN_DURATION_SECONDS": {"43201", "1"},
+		"PROXY_METRICS":                                     {"prometheus", "off", "Prometheus", "otlp"},
+		"PROXY_METRICS_PORT":                                {"9464", "4873", "0", "65536", " 9100 "},
 	}
 	for name, values := range seeds {
 		i := slices.Index(envVars, name)
@@ -128,6 +131,12 @@ func checkBounds(t *testing.T, what string, c *Config) {
 	switch {
 	case c.Port < 1 || c.Port > 65535:
 		t.Fatalf("%s: Port %d", what, c.Port)
+	case c.MetricsPort < 1 || c.MetricsPort > 65535:
+		t.Fatalf("%s: MetricsPort %d", what, c.MetricsPort)
+	case c.Metrics != MetricsOff && c.Metrics != MetricsPrometheus:
+		t.Fatalf("%s: Metrics %q", what, c.Metrics)
+	case c.Metrics == MetricsPrometheus && c.MetricsPort == c.Port:
+		t.Fatalf("%s: /metrics shares the front door's port %d", what, c.Port)
 	case c.MaxResponseBytes <= 0 || c.MaxVersionCount <= 0 || c.MaxNestingDepth <= 0 || c.CacheMaxBytes <= 0 || c.Mirror.MemoryMaxDepth <= 0:
 		t.Fatalf("%s: a size limit is not positive: %+v", what, c)
 	case c.CacheTTL <= 0 || c.CacheTTL > tenYears || c.ShutdownGrace <= 0 || c.ShutdownGrace > tenYears ||

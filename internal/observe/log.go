@@ -1,8 +1,3 @@
-// Package observe sets up the process's structured logging (log/slog) and carries the
-// request-scoped logger in a context. OpenTelemetry providers join it with the telemetry
-// issue.
-//
-// It must not decide anything about requests; it only records them.
 package observe
 
 import (
@@ -18,22 +13,27 @@ const (
 	FormatConsole = "console"
 )
 
-// NewLogger returns a logger writing to w in the given format ("json": one object per
-// line; "console": human-readable key=value lines). Level is Info unless debug is set.
-func NewLogger(w io.Writer, format string, debug bool) (*slog.Logger, error) {
+// NewLogger returns a logger writing to w in the given format ("json" or "": one object
+// per line; "console": human-readable key=value lines). Level is Info unless debug is
+// set. Every line carries the dd object: id's service, env and version, and the
+// trace_id and span_id of the span active in the context the line is logged with (see
+// ddHandler).
+func NewLogger(w io.Writer, format string, debug bool, id Identity) (*slog.Logger, error) {
 	level := slog.LevelInfo
 	if debug {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch format {
 	case FormatJSON, "":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	case FormatConsole:
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	default:
 		return nil, fmt.Errorf("unknown log format %q", format)
 	}
+	return slog.New(newDDHandler(h, id)), nil
 }
 
 type loggerKey struct{}
