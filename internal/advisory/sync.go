@@ -13,6 +13,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults applied to zero-valued fields of SyncOptions.
@@ -281,6 +287,7 @@ func (s *Syncer) backoff(failures int) time.Duration {
 func (s *Syncer) Sync(ctx context.Context) error {
 	s.round.Lock()
 	defer s.round.Unlock()
+	ctx, span := startSync(ctx)
 	parent := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, s.roundTimeout,
 		fmt.Errorf("advisory sync round took longer than %s: %w", s.roundTimeout, context.DeadlineExceeded))
@@ -322,6 +329,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		if parent.Err() != nil {
 			// Stopped, not failed: nothing to count or report.
 			s.log.Debug("advisory sync cancelled", "error", err)
+			span.end(parent, syncCancelled, s.snap.Load(), err)
 			return err
 		}
 		s.mu.Lock()
@@ -344,6 +352,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 			attrs = append(attrs, "generation", cur.Generation(), "index_age_ms", s.now().Sub(cur.Built()).Milliseconds())
 		}
 		s.log.Warn("advisory sync failed", attrs...)
+		span.end(parent, syncFailed, s.snap.Load(), err)
 		return err
 	}
 
@@ -353,6 +362,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	if changed == 0 && prev != nil {
 		s.recordSuccess(end, true)
 		s.log.Debug("advisory index unchanged", "generation", prev.Generation(), "records", prev.Records())
+		span.end(parent, syncUnchanged, prev, nil)
 		return nil
 	}
 
@@ -378,6 +388,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		attrs = append(attrs, "previous_age_ms", end.Sub(prev.Built()).Milliseconds())
 	}
 	s.log.Info("advisory index loaded", attrs...)
+	span.end(parent, syncLoaded, snap, nil)
 	return nil
 }
 
@@ -400,5 +411,115 @@ func (s *Syncer) recordSuccess(at time.Time, unchanged bool) {
 			LastModified: st.lastModified,
 			Fetched:      st.fetched,
 		}
+	}
+}
+
+// The sync's telemetry, through the OpenTelemetry API's global providers: an
+// "advisory.sync" span per round and the ecluse.advisory.syncs counter by how each
+// ended. (The index's age is a gauge the composition root registers from Status.)
+
+const scope = "github.com/ecluse/ecluse/internal/advisory"
+
+// Attribute keys.
+const (
+	keyGeneration = attribute.Key("ecluse.advisory.generation")
+	keyRecords    = attribute.Key("ecluse.advisory.records")
+	keyUnchanged  = attribute.Key("ecluse.advisory.unchanged")
+	keyOutcome    = attribute.Key("ecluse.outcome")
+	spanSync      = "advisory.sync"
+)
+
+// syncResult is how a round ended, a closed set for ecluse.advisory.syncs.
+type syncResult uint8
+
+const (
+	syncLoaded    syncResult = iota // a new snapshot was swapped in
+	syncUnchanged                   // every source unchanged: no new snapshot
+	syncFailed                      // a source failed, or the round ran out of time
+	syncCancelled                   // stopped because its context ended: not counted
+	numSyncResults
+)
+
+func (r syncResult) String() string {
+	switch r {
+	case syncLoaded:
+		return "loaded"
+	case syncUnchanged:
+		return "unchanged"
+	case syncFailed:
+		return "failed"
+	}
+	return "cancelled"
+}
+
+// telemetry is the package's tracer and instruments, made from the global providers.
+type telemetry struct {
+	tp     trace.TracerProvider
+	mp     metric.MeterProvider
+	tracer trace.Tracer
+	syncs  metric.Int64Counter
+}
+
+var telemetryNow atomic.Pointer[telemetry]
+
+// tel returns the tracer and instruments of the global providers installed now, made
+// once per pair of providers (instruments made once at init would stay bound to the
+// first providers ever installed, and a test could not install its own).
+func tel() *telemetry {
+	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
+	if t := telemetryNow.Load(); t != nil && t.tp == tp && t.mp == mp {
+		return t
+	}
+	t := &telemetry{tp: tp, mp: mp, tracer: tp.Tracer(scope)}
+	var err error
+	if t.syncs, err = mp.Meter(scope).Int64Counter("ecluse.advisory.syncs",
+		metric.WithUnit("{round}"),
+		metric.WithDescription("Advisory sync rounds by how they ended: loaded, unchanged or failed.")); err != nil {
+		otel.Handle(err) // the instrument returned with the error still works
+	}
+	telemetryNow.Store(t)
+	return t
+}
+
+// syncOptions are ecluse.advisory.syncs' attribute sets, by result.
+var syncOptions = func() (o [numSyncResults][]metric.AddOption) {
+	for r := range numSyncResults {
+		o[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(keyOutcome.String(r.String())))}
+	}
+	return o
+}()
+
+// syncSpan is one round being observed.
+type syncSpan struct {
+	t    *telemetry
+	span trace.Span
+}
+
+// startSync starts a round's "advisory.sync" span.
+func startSync(ctx context.Context) (context.Context, syncSpan) {
+	t := tel()
+	ctx, span := t.tracer.Start(ctx, spanSync)
+	return ctx, syncSpan{t: t, span: span}
+}
+
+// end records how the round ended: the snapshot current after it (nil when none) and
+// the round's error, and ends the span.
+func (s syncSpan) end(ctx context.Context, r syncResult, snap *Snapshot, err error) {
+	if s.span.IsRecording() {
+		attrs := []attribute.KeyValue{keyOutcome.String(r.String())}
+		if r != syncCancelled && r != syncFailed {
+			attrs = append(attrs, keyUnchanged.Bool(r == syncUnchanged))
+		}
+		if snap != nil {
+			attrs = append(attrs, keyGeneration.Int64(int64(snap.Generation())), keyRecords.Int(snap.Records()))
+		}
+		s.span.SetAttributes(attrs...)
+		if r == syncFailed && err != nil {
+			s.span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	s.span.End()
+	if r != syncCancelled {
+		s.t.syncs.Add(ctx, 1, syncOptions[r]...)
 	}
 }

@@ -74,6 +74,21 @@ type decided struct {
 
 // decideAll runs the policy over every version of an untrusted document.
 func (g *Gate) decideAll(doc *npm.Packument, k known, now time.Time) decided {
+	return g.decideVersions(doc, k, now, nil)
+}
+
+// decideObserved is decideAll under a "policy.decide" span, counting the versions
+// blocked by each rule.
+func (g *Gate) decideObserved(ctx context.Context, doc *npm.Packument, k known, now time.Time) decided {
+	ctx, span, t, byRule := startDecide(ctx)
+	d := g.decideVersions(doc, k, now, byRule)
+	endDecide(ctx, span, t, doc.Name, len(doc.Versions), &d, byRule)
+	return d
+}
+
+// decideVersions is decideAll, also counting the versions blocked by each rule in
+// byRule when it is not nil.
+func (g *Gate) decideVersions(doc *npm.Packument, k known, now time.Time, byRule map[string]int) decided {
 	d := decided{keep: make([]bool, len(doc.Versions)), nextChange: g.opts.Policy.NextExpiry(now)}
 	a := g.adviceFor(k, doc, now)
 	// One view serves every version in turn (and its digests' backing array with it):
@@ -84,6 +99,9 @@ func (g *Gate) decideAll(doc *npm.Packument, k known, now time.Time) decided {
 		d.keep[i] = dec.Allowed
 		if !dec.Allowed {
 			d.blocked++
+			if byRule != nil {
+				byRule[dec.Rule]++
+			}
 		}
 		d.warned += len(dec.Warned)
 		for _, r := range dec.Warned {
@@ -136,6 +154,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	if err := npm.ValidateName(q.Name); err != nil {
 		return nil, &BadRequestError{Message: err.Error()}
 	}
+	notePackage(ctx, q.Name, q.Version)
 	form := "full"
 	if q.Abbreviated {
 		form = "abbreviated"
@@ -151,6 +170,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	v, cached := g.cache.get(key, now)
 	if cached && v.(*Document).Source == SourcePublic {
 		// Made from public documents only: served as it is.
+		noteCache(ctx, fromCache)
 		if m := v.(*Document).missing; m != nil {
 			return nil, m
 		}
@@ -166,6 +186,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	}
 	if cached {
 		if prev := v.(*Document); prev.Source == res.source && res.warning == "" && slices.Equal(prev.from, res.from) {
+			noteCache(ctx, res.fresh)
 			if prev.missing != nil {
 				return nil, prev.missing
 			}
@@ -174,6 +195,7 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 			return &doc, nil
 		}
 	}
+	noteCache(ctx, res.fresh)
 	doc, owned, expires, err := g.render(ctx, res, q, k, now)
 	var missing *NotFoundError
 	if errors.As(err, &missing) && res.warning == "" && !expires.IsZero() {
@@ -247,14 +269,14 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, k known, no
 	case SourcePrivate:
 		base, keep = res.private, func(int) bool { return true }
 	case SourcePublic:
-		d := g.decideAll(res.public, k, now)
+		d := g.decideObserved(ctx, res.public, k, now)
 		g.logWarned(ctx, res.public.Name, d)
 		base, keep, blocked, warned = res.public, func(i int) bool { return d.keep[i] }, d.blocked, d.warned
 		if !d.nextChange.IsZero() {
 			expires = minTime(expires, d.nextChange)
 		}
 	case SourceMirrorPublic:
-		d := g.decideAll(res.public, k, now)
+		d := g.decideObserved(ctx, res.public, k, now)
 		g.logWarned(ctx, res.public.Name, d)
 		base = npm.Union(res.private, res.public, func(i int) bool { return d.keep[i] })
 		owned = base.Footprint()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/ecluse/ecluse/internal/egress"
@@ -151,6 +152,7 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 	if err := npm.ValidateName(q.Name); err != nil {
 		return nil, &BadRequestError{Message: err.Error()}
 	}
+	notePackage(ctx, q.Name, q.Version)
 	res, err := g.resolve(ctx, q.Name, q.Credential)
 	if err != nil {
 		return nil, err
@@ -175,6 +177,9 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 		g.log.InfoContext(ctx, "warn-mode rule would deny a tarball", "package", q.Name, "version", q.Version, "rule", rule)
 	}
 	if !dec.Allowed {
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetAttributes(keyRule.String(dec.Rule))
+		}
 		return nil, &DeniedError{Name: q.Name, Version: q.Version, Rule: dec.Rule, Message: dec.Reason()}
 	}
 	return g.openPublic(ctx, v, a)
@@ -241,7 +246,7 @@ func (g *Gate) openPublic(ctx context.Context, v *npm.Version, a *advice) (*Arti
 	if g.opts.PublicBase != nil {
 		job.Upstream = g.opts.PublicBase.String()
 	}
-	vb := &verifyingBody{body: body, verifier: verifier}
+	vb := &verifyingBody{body: body, verifier: verifier, onEnd: startStream(ctx, name, version)}
 	var refused error
 	if g.opts.TarballManifest != nil {
 		vb.inspector = npm.NewTarballInspector(g.opts.TarballManifest.Limits)
@@ -420,7 +425,13 @@ type verifyingBody struct {
 	check func() error
 	// onDone is told once, at the end of the stream, whether the tarball is delivered
 	// whole (its digest matched and check passed).
-	onDone   func(ok bool)
+	onDone func(ok bool)
+	// onEnd is told once how the stream ended (at its end, at the body's first failure,
+	// or when it is closed before either) and how many bytes were read from the
+	// upstream. Nil means nobody is told.
+	onEnd    func(streamResult, int64)
+	read     int64
+	ended    bool
 	held     byte
 	hasHeld  bool
 	verified bool  // the end of the stream was reached and checked
@@ -439,6 +450,7 @@ func (b *verifyingBody) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	n, err := b.body.Read(p)
+	b.read += int64(n)
 	if n > 0 {
 		b.verifier.h.Write(p[:n])
 		if b.inspector != nil {
@@ -457,22 +469,24 @@ func (b *verifyingBody) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if !errors.Is(err, io.EOF) {
+		b.end(streamError)
 		return n, err
 	}
 	// End of stream: verify, then release the held byte only if the digest matches and
 	// the contents pass.
 	b.verified = true
 	ok := subtle.ConstantTimeCompare(b.verifier.h.Sum(nil), b.verifier.want) == 1
-	result := error(ErrIntegrityMismatch)
+	result, outcome := error(ErrIntegrityMismatch), streamMismatch
 	if ok {
-		result = io.EOF
+		result, outcome = io.EOF, streamOK
 		if b.inspector != nil && b.check != nil {
 			if cerr := b.check(); cerr != nil {
-				ok, result = false, cerr
+				ok, result, outcome = false, cerr, streamRefused
 			}
 		}
 	}
 	b.onDone(ok)
+	b.end(outcome)
 	b.result = result
 	if !ok {
 		b.hasHeld = false
@@ -491,10 +505,20 @@ func (b *verifyingBody) Read(p []byte) (int, error) {
 
 // Close releases the inspector and closes the upstream body.
 func (b *verifyingBody) Close() error {
+	b.end(streamAborted) // unless the stream ended before
 	if b.inspector != nil {
 		_ = b.inspector.Close()
 	}
 	return b.body.Close()
+}
+
+// end tells onEnd how the stream ended, the first time only.
+func (b *verifyingBody) end(r streamResult) {
+	if b.ended || b.onEnd == nil {
+		return
+	}
+	b.ended = true
+	b.onEnd(r, b.read)
 }
 
 var _ io.ReadCloser = (*verifyingBody)(nil)

@@ -273,30 +273,39 @@ const (
 // handle runs one delivery and settles its message.
 func (w *Worker) handle(ctx context.Context, msg queue.Message) {
 	defer w.finish()
+	ctx, js := startJob(ctx, msg.Attempt())
+	result, failure := resultGivenBack, error(nil)
+	defer func() { js.end(ctx, result, failure) }()
 	job, err := DecodeJob(msg.Body())
 	if err != nil {
 		// A poison message: acknowledged, so it never comes back.
+		result, failure = resultPoison, err
 		w.poison.Add(1)
 		w.log.ErrorContext(ctx, "mirror job undecodable; dropped",
 			"attempt", msg.Attempt(), "size", len(msg.Body()), "error", err.Error())
 		w.ack(ctx, msg, w.log)
 		return
 	}
+	js.describe(job)
 	log := w.log.With("mount", job.Mount, "ecosystem", job.Ecosystem, "package", job.Name, "version", job.Version)
 	stopBeat := w.heartbeat(ctx, msg, log)
 	res, err := w.process(ctx, job)
 	stopBeat()
+	failure = err
 	switch {
 	case err == nil:
 		switch res {
 		case outcomePresent:
+			result = resultSkipped
 			w.skipped.Add(1)
 			log.DebugContext(ctx, "mirror job skipped: already on the target", "attempt", msg.Attempt())
 		case outcomeAlready:
+			result = resultAlready
 			w.done.Add(1)
 			w.alreadyPresent.Add(1)
 			log.InfoContext(ctx, "mirror job done: the target already held it", "attempt", msg.Attempt())
 		default:
+			result = resultPublished
 			w.done.Add(1)
 			log.InfoContext(ctx, "mirror job done", "attempt", msg.Attempt())
 		}
@@ -308,12 +317,14 @@ func (w *Worker) handle(ctx context.Context, msg queue.Message) {
 		log.InfoContext(ctx, "mirror job given back at shutdown", "attempt", msg.Attempt())
 		w.nack(ctx, msg, 0, log)
 	case KindOf(err) == KindPermanent:
+		result = resultFailed
 		w.failed.Add(1)
 		log.ErrorContext(ctx, "mirror job failed",
 			"kind", KindPermanent.String(), "reason", string(ReasonOf(err)), "attempt", msg.Attempt(),
 			"retry_in", w.opts.PermanentDelay, "error", err.Error())
 		w.nack(ctx, msg, w.opts.PermanentDelay, log)
 	default:
+		result = resultRetried
 		w.retried.Add(1)
 		delay := w.retryDelay(msg.Attempt())
 		log.WarnContext(ctx, "mirror job will be retried",

@@ -21,7 +21,9 @@ type decided struct {
 // decide fetches what the policy reads about mod@version and decides it at now.
 // Errors are the candidate fetch's: a *NotFoundError when the public proxy has no such
 // version, an *UpstreamError when it or the checksum database failed.
-func (g *Gate) decide(ctx context.Context, mod, version string, now time.Time) (decided, error) {
+func (g *Gate) decide(ctx context.Context, mod, version string, now time.Time) (dv decided, err error) {
+	ctx, span := startDecide(ctx, mod, version)
+	defer func() { endDecide(span, dv, err) }()
 	c, err := g.candidates.Fetch(ctx, mod+"@"+version)
 	if err != nil {
 		return decided{}, err

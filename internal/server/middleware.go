@@ -11,6 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ecluse/ecluse/internal/observe"
 )
 
@@ -127,9 +131,11 @@ func logFrom(r *http.Request) *slog.Logger {
 	return observe.Logger(r.Context())
 }
 
-// observeRequests assigns a request id, puts the request's state (and through it a
-// logger) in the context, recovers panics into a 500 JSON error, and logs every request
-// once when it ends.
+// observeRequests assigns a request id, starts the request's span (a child of the
+// trace context the caller sent, if any), puts the span and the request's state (and
+// through it a logger) in the context, recovers panics into a 500 JSON error, and logs
+// and measures every request once when it ends. The access line is logged with the
+// request's context, so it carries the span's trace.
 func (s *Server) observeRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -140,13 +146,19 @@ func (s *Server) observeRequests(next http.Handler) http.Handler {
 				st.caller = truncate(who, 256)
 			}
 		}
-		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		t := tel()
+		ctx, span := r.Context(), noSpan
+		if !t.untraced {
+			ctx = otel.GetTextMapPropagator().Extract(ctx, headerCarrier(r.Header))
+			ctx, span = t.tracer.Start(ctx, spanName(spanMethod(r.Method)), serverSpan...)
+		}
+		r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			v := recover()
 			aborted := v == http.ErrAbortHandler //nolint:errorlint // sentinel compared by identity, as net/http does
 			if v != nil && !aborted {
-				st.logger().Error("panic serving request", "panic", v)
+				st.logger().ErrorContext(r.Context(), "panic serving request", "panic", v)
 				if rec.status == 0 {
 					s.writeError(rec, r, errors.New("internal error"))
 				}
@@ -170,12 +182,50 @@ func (s *Server) observeRequests(next http.Handler) http.Handler {
 				n++
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
+			endRequest(r, t, span, st, rec, start, aborted)
 			if aborted {
 				panic(v) // let net/http cut the connection
 			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// endRequest ends the request's span, naming it by its route, and records its duration.
+// aborted says the handler cut the response (a tarball stream that failed after its
+// status was sent). The span's attributes are all set here, in one call.
+func endRequest(r *http.Request, t *telemetry, span trace.Span, st *requestState, rec *recorder, start time.Time, aborted bool) {
+	ctx := r.Context()
+	recording, measured := span.IsRecording(), t.duration.Enabled(ctx)
+	if !recording && !measured {
+		span.End()
+		return
+	}
+	method := spanMethod(r.Method)
+	rt := routeOf(routeKey{method: method, route: st.route, status: rec.status})
+	if recording {
+		span.SetName(rt.name)
+		span.SetAttributes(
+			keyMethod.String(method),
+			keyRoute.String(st.route),
+			keyStatus.Int(rec.status),
+			keyURLPath.String(truncate(r.URL.EscapedPath(), 512)),
+			keyUserAgent.String(truncate(r.UserAgent(), 256)),
+			keyRequestID.String(st.id),
+			keyBodySize.Int64(rec.bytes),
+		)
+		switch {
+		case aborted:
+			span.SetAttributes(keyAborted.Bool(true))
+			span.SetStatus(codes.Error, "the response was aborted")
+		case rec.status >= 500:
+			span.SetStatus(codes.Error, "")
+		}
+	}
+	span.End()
+	if measured {
+		t.duration.Record(ctx, time.Since(start).Seconds(), rt.record...)
+	}
 }
 
 func msSince(t time.Time) float64 {

@@ -38,6 +38,7 @@ type Options struct {
 // Client reads one registry.
 type Client struct {
 	opts Options
+	tel  *clientTelemetry
 }
 
 // New returns a Client.
@@ -45,7 +46,7 @@ func New(opts Options) *Client {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 16 << 20
 	}
-	return &Client{opts: opts}
+	return &Client{opts: opts, tel: newClientTelemetry(opts.Origin)}
 }
 
 // Origin returns "private" or "public".
@@ -124,7 +125,10 @@ func validatorsOf(h http.Header) Validators {
 // errors.Is(err, ErrNotModified) when the registry answers 304 Not Modified. With zero
 // validators it is a plain fetch. On success it also returns the validators the
 // registry sent with the document (zero when it sent none).
-func (c *Client) PackumentIfChanged(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease, since Validators) ([]byte, Validators, error) {
+func (c *Client) PackumentIfChanged(ctx context.Context, name string, credential redact.Secret, lease *budget.Lease, since Validators) (body []byte, _ Validators, err error) {
+	ctx, f := c.begin(ctx, name)
+	status := 0
+	defer func() { f.end(ctx, status, int64(len(body)), err) }()
 	u := c.PackumentURL(name)
 	req, err := http.NewRequestWithContext(egress.WithCallerDecoding(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -146,13 +150,14 @@ func (c *Client) PackumentIfChanged(ctx context.Context, name string, credential
 		return nil, Validators{}, c.transportError(err)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	if resp.StatusCode == http.StatusNotModified && !since.IsZero() {
 		return nil, since, ErrNotModified
 	}
 	if err := c.checkStatus(resp, credential); err != nil {
 		return nil, Validators{}, err
 	}
-	body, err := c.readDocument(ctx, resp, lease)
+	body, err = c.readDocument(ctx, resp, lease)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) || errors.Is(err, budget.ErrExhausted) {
 			return nil, Validators{}, err
@@ -170,24 +175,32 @@ func (c *Client) PackumentIfChanged(ctx context.Context, name string, credential
 // otherwise (*DeniedError for a 401/403, *UnavailableError for anything else). The
 // document is not read: the connection is closed once the status is known.
 func (c *Client) Has(ctx context.Context, name string) (bool, error) {
+	ctx, f := c.begin(ctx, name)
+	status, has, err := c.has(ctx, name)
+	f.end(ctx, status, -1, err)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return has, err
+}
+
+// has is Has, returning the status received and ErrNotFound for a 404.
+func (c *Client) has(ctx context.Context, name string) (int, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.PackumentURL(name).String(), nil)
 	if err != nil {
-		return false, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+		return 0, false, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	c.authorize(req, redact.Secret{})
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return false, c.transportError(err)
+		return 0, false, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	if err := c.checkStatus(resp, redact.Secret{}); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return false, err
+		return resp.StatusCode, false, err
 	}
-	return true, nil
+	return resp.StatusCode, true, nil
 }
 
 // Open starts reading a file (a tarball) at u. The caller closes the body; size is -1
@@ -204,7 +217,13 @@ func (c *Client) Open(ctx context.Context, u *url.URL, credential redact.Secret)
 
 // openFile GETs u as it is (Accept-Encoding: identity), with the egress guard's origin
 // policy for u and its redirects, and returns the body once check accepts the status.
-func (c *Client) openFile(ctx context.Context, u *url.URL, credential redact.Secret, check func(*http.Response, redact.Secret) error) (io.ReadCloser, int64, error) {
+func (c *Client) openFile(ctx context.Context, u *url.URL, credential redact.Secret, check func(*http.Response, redact.Secret) error) (body io.ReadCloser, size int64, err error) {
+	ctx, f := c.begin(ctx, "")
+	if f.span.IsRecording() {
+		f.span.SetAttributes(keyURLPath.String(clipURLPath(u.EscapedPath())))
+	}
+	status := 0
+	defer func() { f.end(ctx, status, size, err) }()
 	ctx = egress.WithCallerDecoding(egress.WithOrigin(ctx, c.opts.Base))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -216,6 +235,7 @@ func (c *Client) openFile(ctx context.Context, u *url.URL, credential redact.Sec
 	if err != nil {
 		return nil, 0, c.transportError(err)
 	}
+	status = resp.StatusCode
 	if err := check(resp, credential); err != nil {
 		resp.Body.Close()
 		return nil, 0, err

@@ -36,7 +36,13 @@ import (
 // *DeniedError for a 401 or 403, its Message scrubbed of credentials; an error
 // wrapping ErrTooLarge past limit; one matched by errors.Is(err, budget.ErrExhausted)
 // when the lease found no room in time; *UnavailableError for anything else.
-func (c *Client) Get(ctx context.Context, path string, credential redact.Secret, limit int64, lease *budget.Lease) ([]byte, error) {
+func (c *Client) Get(ctx context.Context, path string, credential redact.Secret, limit int64, lease *budget.Lease) (body []byte, err error) {
+	ctx, f := c.begin(ctx, "")
+	if f.span.IsRecording() {
+		f.span.SetAttributes(keyPackage.String(modulePath(path)), keyURLPath.String(clipURLPath(path)))
+	}
+	status := 0
+	defer func() { f.end(ctx, status, int64(len(body)), err) }()
 	u, err := c.pathURL(path)
 	if err != nil {
 		return nil, err
@@ -56,12 +62,13 @@ func (c *Client) Get(ctx context.Context, path string, credential redact.Secret,
 		return nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	if err := c.checkProxyStatus(resp, credential); err != nil {
 		return nil, err
 	}
 	bounded := Client{opts: c.opts}
 	bounded.opts.MaxBytes = limit
-	body, err := bounded.readDocument(ctx, resp, lease)
+	body, err = bounded.readDocument(ctx, resp, lease)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) || errors.Is(err, budget.ErrExhausted) {
 			return nil, err
