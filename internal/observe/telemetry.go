@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -141,7 +142,10 @@ func StartTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 	if metrics != nil {
 		readers = append(readers, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics, sdkmetric.WithInterval(interval))))
 	}
-	t.meters = sdkmetric.NewMeterProvider(append(readers, sdkmetric.WithResource(res))...)
+	// No exemplars: sampling one per measurement costs every request a little, and
+	// the traces already say which requests were slow.
+	t.meters = sdkmetric.NewMeterProvider(append(readers, sdkmetric.WithResource(res),
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))...)
 	t.meter = t.meters.Meter(meterScope)
 	if spans != nil {
 		t.tracer = sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans), sdktrace.WithResource(res))
