@@ -41,6 +41,9 @@ func TestLayering(t *testing.T) {
 		"internal/observe":  {},
 		"internal/modgate":  {"internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
 		"internal/server":   {"internal/advisory", "internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
+
+		// observetest is imported by tests alone, and imports none of the module.
+		"internal/observe/observetest": {},
 	}
 	// unlayered are the packages above every layer: the composition root, the command
 	// and the black-box tests.

@@ -8,89 +8,24 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/ecluse/ecluse/internal/observe/observetest"
 )
 
 // The tests in this file install global OpenTelemetry providers: none of them may run
 // in parallel with another.
 
-// telemetryFixture is an SDK tracer and meter provider installed as the globals for
-// one test, and what they recorded.
-type telemetryFixture struct {
-	spans   *tracetest.SpanRecorder
-	metrics *sdkmetric.ManualReader
-}
-
-// installTelemetry installs SDK providers as the globals until the test ends, then
-// puts the previous ones back.
-func installTelemetry(t *testing.T) *telemetryFixture {
-	t.Helper()
-	f := &telemetryFixture{spans: tracetest.NewSpanRecorder(), metrics: sdkmetric.NewManualReader()}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(f.metrics))
-	prevTP, prevMP, prevProp := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(tp)
-	otel.SetMeterProvider(mp)
-	otel.SetTextMapPropagator(propagation.TraceContext{})
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prevTP)
-		otel.SetMeterProvider(prevMP)
-		otel.SetTextMapPropagator(prevProp)
-		_ = tp.Shutdown(context.Background())
-		_ = mp.Shutdown(context.Background())
-	})
-	return f
-}
-
-// sums collects the named int64 counter: its sums by their attribute sets (encoded
-// "k=v,k=v").
-func (f *telemetryFixture) sums(t *testing.T, name string) map[string]int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := f.metrics.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			d, ok := m.Data.(metricdata.Sum[int64])
-			if !ok || !d.IsMonotonic {
-				t.Fatalf("%s is a %T, want an int64 counter", name, m.Data)
-			}
-			for _, dp := range d.DataPoints {
-				out[dp.Attributes.Encoded(attribute.DefaultEncoder())] += dp.Value
-			}
-		}
-	}
-	return out
-}
-
-// children returns the ended spans whose parent is parent, by name (several of a name
-// are joined, in the order they ended).
-func (f *telemetryFixture) children(parent sdktrace.ReadOnlySpan) map[string][]sdktrace.ReadOnlySpan {
+// children returns the spans tel saw end whose parent is parent, by name (several of a
+// name are joined, in the order they ended).
+func children(tel *observetest.Fixture, parent sdktrace.ReadOnlySpan) map[string][]sdktrace.ReadOnlySpan {
 	out := map[string][]sdktrace.ReadOnlySpan{}
-	for _, s := range f.spans.Ended() {
+	for _, s := range tel.Spans.Ended() {
 		if s.Parent().SpanID() == parent.SpanContext().SpanID() {
 			out[s.Name()] = append(out[s.Name()], s)
 		}
-	}
-	return out
-}
-
-// attrs returns a span's attributes, as text.
-func attrs(s sdktrace.ReadOnlySpan) map[string]string {
-	out := map[string]string{}
-	for _, kv := range s.Attributes() {
-		out[string(kv.Key)] = kv.Value.String()
 	}
 	return out
 }
@@ -111,7 +46,7 @@ func request(t *testing.T, do func(ctx context.Context)) sdktrace.ReadOnlySpan {
 
 func wantAttrs(t *testing.T, what string, s sdktrace.ReadOnlySpan, want map[string]string) {
 	t.Helper()
-	got := attrs(s)
+	got := observetest.Attrs(s)
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s attribute %s = %q, want %q (all: %v)", what, k, got[k], v, got)
@@ -120,7 +55,7 @@ func wantAttrs(t *testing.T, what string, s sdktrace.ReadOnlySpan, want map[stri
 }
 
 func TestPackumentTelemetry(t *testing.T) {
-	tel := installTelemetry(t)
+	tel := observetest.Install(t, observetest.WithPropagator(propagation.TraceContext{}))
 	f := newFixture(t, `{"rules":{"deny-scripts":{"type":"DenyInstallTimeExecution","precedence":200},"quarantine":{"type":"MinAge","ageSeconds":604800,"precedence":100}}}`, nil)
 	f.pub.add("left-pad", "1.2.0",
 		ver{v: "1.0.0", age: 30 * day},
@@ -141,7 +76,7 @@ func TestPackumentTelemetry(t *testing.T) {
 		t.Fatalf("first request: cache %s, blocked %d; want miss, 3", doc.Cache, doc.Blocked)
 	}
 	wantAttrs(t, "request span", miss, map[string]string{"ecluse.cache": "miss", "ecluse.package": "left-pad"})
-	kids := tel.children(miss)
+	kids := children(tel, miss)
 	for _, name := range []string{"upstream private", "upstream public", "policy.decide"} {
 		if len(kids[name]) != 1 {
 			t.Errorf("the request span has %d %q children, want 1 (children: %v)", len(kids[name]), name, kids)
@@ -158,7 +93,7 @@ func TestPackumentTelemetry(t *testing.T) {
 	}
 
 	// A hit: nothing asked, nothing decided.
-	tel.spans.Reset()
+	tel.Spans.Reset()
 	hit := request(t, func(ctx context.Context) {
 		var err error
 		if doc, err = f.gate.Packument(ctx, Query{Name: "left-pad"}); err != nil {
@@ -169,21 +104,21 @@ func TestPackumentTelemetry(t *testing.T) {
 		t.Fatalf("second request: cache %s, want hit", doc.Cache)
 	}
 	wantAttrs(t, "request span", hit, map[string]string{"ecluse.cache": "hit"})
-	if kids := tel.children(hit); len(kids) != 0 {
+	if kids := children(tel, hit); len(kids) != 0 {
 		t.Errorf("a cache hit made spans %v, want none", kids)
 	}
 
-	if got, want := tel.sums(t, "ecluse.cache.requests"), map[string]int64{"ecluse.cache=hit": 1, "ecluse.cache=miss": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := tel.Sums(t, "ecluse.cache.requests"), map[string]int64{"ecluse.cache=hit": 1, "ecluse.cache=miss": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ecluse.cache.requests = %v, want %v", got, want)
 	}
 	wantBlocked := map[string]int64{"ecluse.rule=deny-scripts": 1, "ecluse.rule=integrity-floor": 1, "ecluse.rule=default-deny": 1}
-	if got := tel.sums(t, "ecluse.policy.versions.blocked"); fmt.Sprint(got) != fmt.Sprint(wantBlocked) {
+	if got := tel.Sums(t, "ecluse.policy.versions.blocked"); fmt.Sprint(got) != fmt.Sprint(wantBlocked) {
 		t.Errorf("ecluse.policy.versions.blocked = %v, want %v", got, wantBlocked)
 	}
 }
 
 func TestTarballStreamTelemetry(t *testing.T) {
-	tel := installTelemetry(t)
+	tel := observetest.Install(t, observetest.WithPropagator(propagation.TraceContext{}))
 	const rules = `{"rules":{"quarantine":{"type":"MinAge","ageSeconds":604800}}}`
 	quiet := func(o *Options) { o.Logger = slog.New(slog.DiscardHandler) }
 	f := newFixture(t, rules, quiet)
@@ -210,7 +145,7 @@ func TestTarballStreamTelemetry(t *testing.T) {
 	want := map[string]int64{}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			tel.spans.Reset()
+			tel.Spans.Reset()
 			tt.f.pub.mu.Lock()
 			tt.f.pub.corrupt = tt.corrupt
 			tt.f.pub.mu.Unlock()
@@ -228,7 +163,7 @@ func TestTarballStreamTelemetry(t *testing.T) {
 				art.Body.Close()
 			})
 			wantAttrs(t, "request span", req, map[string]string{"ecluse.package": "left-pad", "ecluse.version": "1.0.0"})
-			streams := tel.children(req)["tarball.stream"]
+			streams := children(tel, req)["tarball.stream"]
 			if len(streams) != 1 {
 				t.Fatalf("%d tarball.stream children of the request span, want 1", len(streams))
 			}
@@ -242,7 +177,7 @@ func TestTarballStreamTelemetry(t *testing.T) {
 			want["ecluse.outcome="+tt.outcome] += tt.bytes
 		})
 	}
-	if got := tel.sums(t, "ecluse.tarball.bytes"); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := tel.Sums(t, "ecluse.tarball.bytes"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ecluse.tarball.bytes = %v, want %v", got, want)
 	}
 }

@@ -6,81 +6,17 @@ import (
 	"log/slog"
 	"testing"
 
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/ecluse/ecluse/internal/observe/observetest"
 )
 
 // The tests in this file install global OpenTelemetry providers: none of them may run
 // in parallel with another.
 
-// telemetryFixture is an SDK tracer and meter provider installed as the globals for
-// one test, and what they recorded.
-type telemetryFixture struct {
-	spans   *tracetest.SpanRecorder
-	metrics *sdkmetric.ManualReader
-}
-
-// installTelemetry installs SDK providers as the globals until the test ends, then
-// puts the previous ones back.
-func installTelemetry(t *testing.T) *telemetryFixture {
-	t.Helper()
-	f := &telemetryFixture{spans: tracetest.NewSpanRecorder(), metrics: sdkmetric.NewManualReader()}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(f.metrics))
-	prevTP, prevMP := otel.GetTracerProvider(), otel.GetMeterProvider()
-	otel.SetTracerProvider(tp)
-	otel.SetMeterProvider(mp)
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prevTP)
-		otel.SetMeterProvider(prevMP)
-		_ = tp.Shutdown(context.Background())
-		_ = mp.Shutdown(context.Background())
-	})
-	return f
-}
-
-// sums collects the named int64 counter: its sums by their attribute sets (encoded
-// "k=v,k=v").
-func (f *telemetryFixture) sums(t *testing.T, name string) map[string]int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := f.metrics.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			d, ok := m.Data.(metricdata.Sum[int64])
-			if !ok || !d.IsMonotonic {
-				t.Fatalf("%s is a %T, want an int64 counter", name, m.Data)
-			}
-			for _, dp := range d.DataPoints {
-				out[dp.Attributes.Encoded(attribute.DefaultEncoder())] += dp.Value
-			}
-		}
-	}
-	return out
-}
-
-// attrs returns a span's attributes, as text.
-func attrs(s sdktrace.ReadOnlySpan) map[string]string {
-	out := map[string]string{}
-	for _, kv := range s.Attributes() {
-		out[string(kv.Key)] = kv.Value.String()
-	}
-	return out
-}
-
 func TestJobTelemetry(t *testing.T) {
-	tel := installTelemetry(t)
+	tel := observetest.Install(t)
 	r := newRig(t)
 	tgz := []byte("the left-pad tarball")
 	r.public.add("left-pad", "1.3.0", tgz)
@@ -104,12 +40,12 @@ func TestJobTelemetry(t *testing.T) {
 	want := map[string]int64{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tel.spans.Reset()
+			tel.Spans.Reset()
 			// One delivery, run as the worker runs each it receives.
 			w.begin()
 			w.handle(context.Background(), &fakeMsg{body: tt.body, attempt: 1, settled: make(chan struct{})})
 			var job sdktrace.ReadOnlySpan
-			for _, s := range tel.spans.Ended() {
+			for _, s := range tel.Spans.Ended() {
 				if s.Name() == "mirror.job" {
 					job = s
 				}
@@ -117,7 +53,7 @@ func TestJobTelemetry(t *testing.T) {
 			if job == nil {
 				t.Fatal("no mirror.job span ended")
 			}
-			got := attrs(job)
+			got := observetest.Attrs(job)
 			if got["ecluse.outcome"] != tt.outcome {
 				t.Errorf("mirror.job outcome = %q, want %q", got["ecluse.outcome"], tt.outcome)
 			}
@@ -131,7 +67,7 @@ func TestJobTelemetry(t *testing.T) {
 			}
 			if tt.outcome == "published" {
 				fetched := false
-				for _, s := range tel.spans.Ended() {
+				for _, s := range tel.Spans.Ended() {
 					fetched = fetched || s.Name() == "upstream public" && s.Parent().SpanID() == job.SpanContext().SpanID()
 				}
 				if !fetched {
@@ -141,7 +77,7 @@ func TestJobTelemetry(t *testing.T) {
 			want["ecluse.outcome="+tt.outcome]++
 		})
 	}
-	if got := tel.sums(t, "ecluse.mirror.jobs"); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := tel.Sums(t, "ecluse.mirror.jobs"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ecluse.mirror.jobs = %v, want %v", got, want)
 	}
 }

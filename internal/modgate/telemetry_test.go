@@ -5,39 +5,15 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/ecluse/ecluse/internal/observe/observetest"
 )
 
-// The tests in this file install a global OpenTelemetry provider: none of them may run
+// The tests in this file install global OpenTelemetry providers: none of them may run
 // in parallel with another.
 
-// installTracing installs an SDK tracer provider as the global one until the test
-// ends, then puts the previous one back, and returns what it records.
-func installTracing(t *testing.T) *tracetest.SpanRecorder {
-	t.Helper()
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prev)
-		_ = tp.Shutdown(context.Background())
-	})
-	return rec
-}
-
-// attrs returns a span's attributes, as text.
-func attrs(s sdktrace.ReadOnlySpan) map[string]string {
-	out := map[string]string{}
-	for _, kv := range s.Attributes() {
-		out[string(kv.Key)] = kv.Value.String()
-	}
-	return out
-}
-
 func TestDecideTelemetry(t *testing.T) {
-	rec := installTracing(t)
+	tel := observetest.Install(t)
 	w := newWorld(t, nil)
 	tests := []struct {
 		name, version string
@@ -48,16 +24,11 @@ func TestDecideTelemetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec.Reset()
+			tel.Spans.Reset()
 			ctx, req := otel.Tracer("test").Start(context.Background(), "GET go-info")
 			_, _ = w.gate.Info(ctx, "example.com/lib", tt.version, cred(""))
 			req.End()
-			var decides []sdktrace.ReadOnlySpan
-			for _, s := range rec.Ended() {
-				if s.Name() == "policy.decide" {
-					decides = append(decides, s)
-				}
-			}
+			decides := tel.Ended("policy.decide")
 			if len(decides) != 1 {
 				t.Fatalf("%d policy.decide spans, want 1", len(decides))
 			}
@@ -65,7 +36,7 @@ func TestDecideTelemetry(t *testing.T) {
 			if d.Parent().SpanID() != req.SpanContext().SpanID() {
 				t.Errorf("policy.decide parent = %v, want the request span %v", d.Parent().SpanID(), req.SpanContext().SpanID())
 			}
-			got := attrs(d)
+			got := observetest.Attrs(d)
 			for k, v := range map[string]string{
 				"ecluse.module": "example.com/lib", "ecluse.version": tt.version,
 				"ecluse.rule": tt.rule, "ecluse.allowed": tt.allowed,
@@ -76,7 +47,7 @@ func TestDecideTelemetry(t *testing.T) {
 			}
 			// What the policy reads about the version is fetched under its decision.
 			fetches := 0
-			for _, s := range rec.Ended() {
+			for _, s := range tel.Spans.Ended() {
 				if s.Name() == "upstream public" && s.Parent().SpanID() == d.SpanContext().SpanID() {
 					fetches++
 				}
@@ -88,16 +59,16 @@ func TestDecideTelemetry(t *testing.T) {
 	}
 
 	t.Run("one span per version of a list", func(t *testing.T) {
-		rec.Reset()
+		tel.Spans.Reset()
 		ctx, req := otel.Tracer("test").Start(context.Background(), "GET go-list")
 		if _, err := w.gate.List(ctx, "example.com/pre", cred("")); err != nil {
 			t.Fatal(err)
 		}
 		req.End()
 		versions := map[string]string{}
-		for _, s := range rec.Ended() {
+		for _, s := range tel.Spans.Ended() {
 			if s.Name() == "policy.decide" && s.Parent().SpanID() == req.SpanContext().SpanID() {
-				a := attrs(s)
+				a := observetest.Attrs(s)
 				versions[a["ecluse.version"]] = a["ecluse.allowed"]
 			}
 		}

@@ -13,101 +13,22 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecluse/ecluse/internal/gate"
 	"github.com/ecluse/ecluse/internal/npm"
+	"github.com/ecluse/ecluse/internal/observe/observetest"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
 // The tests in this file install global OpenTelemetry providers: none of them may run
 // in parallel with another.
-
-// telemetryFixture is an SDK tracer and meter provider installed as the globals for
-// one test, and what they recorded.
-type telemetryFixture struct {
-	spans   *tracetest.SpanRecorder
-	metrics *sdkmetric.ManualReader
-}
-
-// installTelemetry installs SDK providers (and the W3C trace context propagator) as
-// the globals until the test ends, then puts the previous ones back.
-func installTelemetry(t *testing.T) *telemetryFixture {
-	t.Helper()
-	f := &telemetryFixture{spans: tracetest.NewSpanRecorder(), metrics: sdkmetric.NewManualReader()}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(f.metrics))
-	prevTP, prevMP, prevProp := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(tp)
-	otel.SetMeterProvider(mp)
-	otel.SetTextMapPropagator(propagation.TraceContext{})
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prevTP)
-		otel.SetMeterProvider(prevMP)
-		otel.SetTextMapPropagator(prevProp)
-		_ = tp.Shutdown(context.Background())
-		_ = mp.Shutdown(context.Background())
-	})
-	return f
-}
-
-// ended returns the ended spans named name, in the order they ended.
-func (f *telemetryFixture) ended(name string) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range f.spans.Ended() {
-		if s.Name() == name {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// histogramCounts collects the named float64 histogram: its data points' counts by
-// their attribute sets (encoded "k=v,k=v").
-func (f *telemetryFixture) histogramCounts(t *testing.T, name string) map[string]uint64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := f.metrics.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]uint64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			h, ok := m.Data.(metricdata.Histogram[float64])
-			if !ok {
-				t.Fatalf("%s is a %T, want a float64 histogram", name, m.Data)
-			}
-			if m.Unit != "s" {
-				t.Errorf("%s unit = %q, want s", name, m.Unit)
-			}
-			for _, dp := range h.DataPoints {
-				out[dp.Attributes.Encoded(attribute.DefaultEncoder())] += dp.Count
-			}
-		}
-	}
-	return out
-}
-
-// attr returns a span's attribute value, as text.
-func attr(s sdktrace.ReadOnlySpan, key string) (string, bool) {
-	for _, kv := range s.Attributes() {
-		if string(kv.Key) == key {
-			return kv.Value.String(), true
-		}
-	}
-	return "", false
-}
 
 // spanGate is a Gate that keeps the span context its packument call was made under.
 type spanGate struct {
@@ -124,7 +45,7 @@ func (g *spanGate) Packument(ctx context.Context, q gate.Query) (*gate.Document,
 }
 
 func TestRequestTelemetry(t *testing.T) {
-	tel := installTelemetry(t)
+	tel := observetest.Install(t, observetest.WithPropagator(propagation.TraceContext{}))
 	doc := &gate.Document{Body: npm.TextOf([]byte(`{"name":"left-pad"}`)), ContentType: gate.ContentTypeJSON, ETag: `"e"`, Source: "public", Cache: "hit"}
 	g := &spanGate{fakeGate: &fakeGate{doc: doc, body: "tarball bytes"}}
 	serve, explain := NPMHandlers(g, redact.Secret{})
@@ -152,12 +73,12 @@ func TestRequestTelemetry(t *testing.T) {
 	wantCounts := map[string]uint64{}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s %d", tt.method, tt.path, tt.status), func(t *testing.T) {
-			tel.spans.Reset()
+			tel.Spans.Reset()
 			w := do(tt.server, tt.method, tt.path, http.Header{"User-Agent": {"npm/10.8.2 node/v22.11.0"}})
 			if w.Code != tt.status {
 				t.Fatalf("%s %s = %d, want %d", tt.method, tt.path, w.Code, tt.status)
 			}
-			ended := tel.spans.Ended()
+			ended := tel.Spans.Ended()
 			if len(ended) != 1 {
 				t.Fatalf("%s %s ended %d spans, want 1", tt.method, tt.path, len(ended))
 			}
@@ -173,7 +94,7 @@ func TestRequestTelemetry(t *testing.T) {
 				"user_agent.original":       "npm/10.8.2 node/v22.11.0",
 				"ecluse.request_id":         w.Header().Get("X-Request-Id"),
 			} {
-				if got, _ := attr(sp, key); got != want {
+				if got := observetest.Attrs(sp)[key]; got != want {
 					t.Errorf("span attribute %s = %q, want %q", key, got, want)
 				}
 			}
@@ -194,7 +115,12 @@ func TestRequestTelemetry(t *testing.T) {
 			wantCounts[fmt.Sprintf("http.request.method=%s,http.response.status_code=%d,http.route=%s", tt.wantMethod, tt.status, tt.route)]++
 		})
 	}
-	got := tel.histogramCounts(t, "http.server.request.duration")
+	for _, unit := range tel.Units(t, "http.server.request.duration") {
+		if unit != "s" {
+			t.Errorf("http.server.request.duration unit = %q, want s", unit)
+		}
+	}
+	got := tel.HistogramCounts(t, "http.server.request.duration")
 	if fmt.Sprint(got) != fmt.Sprint(wantCounts) {
 		t.Errorf("http.server.request.duration counts = %v, want %v", got, wantCounts)
 	}
@@ -223,7 +149,7 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func TestTraceparentParentsRequestSpan(t *testing.T) {
-	tel := installTelemetry(t)
+	tel := observetest.Install(t, observetest.WithPropagator(propagation.TraceContext{}))
 	var (
 		mu   sync.Mutex
 		recs []ctxRecord
@@ -240,7 +166,7 @@ func TestTraceparentParentsRequestSpan(t *testing.T) {
 	if w.Code != http.StatusForbidden {
 		t.Fatalf("GET /evil = %d, want 403", w.Code)
 	}
-	spans := tel.ended("GET packument")
+	spans := tel.Ended("GET packument")
 	if len(spans) != 1 {
 		t.Fatalf("ended %d request spans, want 1", len(spans))
 	}

@@ -10,92 +10,23 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ecluse/ecluse/internal/observe/observetest"
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
 // The tests in this file install global OpenTelemetry providers: none of them may run
 // in parallel with another.
 
-// telemetryFixture is an SDK tracer and meter provider installed as the globals for
-// one test, and what they recorded.
-type telemetryFixture struct {
-	spans   *tracetest.SpanRecorder
-	metrics *sdkmetric.ManualReader
-}
-
-// installTelemetry installs SDK providers (and the W3C trace context propagator, so
-// that anything injecting trace headers would) as the globals until the test ends,
-// then puts the previous ones back.
-func installTelemetry(t *testing.T) *telemetryFixture {
-	t.Helper()
-	f := &telemetryFixture{spans: tracetest.NewSpanRecorder(), metrics: sdkmetric.NewManualReader()}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(f.metrics))
-	prevTP, prevMP, prevProp := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(tp)
-	otel.SetMeterProvider(mp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prevTP)
-		otel.SetMeterProvider(prevMP)
-		otel.SetTextMapPropagator(prevProp)
-		_ = tp.Shutdown(context.Background())
-		_ = mp.Shutdown(context.Background())
-	})
-	return f
-}
-
-// points collects the named instrument: a histogram's data point counts, or a
-// counter's sums, by their attribute sets (encoded "k=v,k=v").
-func (f *telemetryFixture) points(t *testing.T, name string) map[string]int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := f.metrics.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			switch d := m.Data.(type) {
-			case metricdata.Histogram[float64]:
-				for _, dp := range d.DataPoints {
-					out[dp.Attributes.Encoded(attribute.DefaultEncoder())] += int64(dp.Count)
-				}
-			case metricdata.Sum[int64]:
-				for _, dp := range d.DataPoints {
-					out[dp.Attributes.Encoded(attribute.DefaultEncoder())] += dp.Value
-				}
-			default:
-				t.Fatalf("%s is a %T", name, m.Data)
-			}
-		}
-	}
-	return out
-}
-
-// attrs returns a span's attributes, as text.
-func attrs(s sdktrace.ReadOnlySpan) map[string]string {
-	out := map[string]string{}
-	for _, kv := range s.Attributes() {
-		out[string(kv.Key)] = kv.Value.String()
-	}
-	return out
-}
-
 func TestFetchTelemetry(t *testing.T) {
-	tel := installTelemetry(t)
+	// The W3C trace context and baggage propagators are installed, so that anything
+	// injecting trace headers upstream would.
+	tel := observetest.Install(t, observetest.WithPropagator(
+		propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})))
 	var (
 		mu      sync.Mutex
 		headers []string // trace headers received, by name
@@ -184,7 +115,7 @@ func TestFetchTelemetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			tel.spans.Reset()
+			tel.Spans.Reset()
 			ctx, parent := otel.Tracer("test").Start(context.Background(), "request")
 			err := tt.fetch(ctx)
 			parent.End()
@@ -192,7 +123,7 @@ func TestFetchTelemetry(t *testing.T) {
 				t.Fatal(err)
 			}
 			var fetches []sdktrace.ReadOnlySpan
-			for _, s := range tel.spans.Ended() {
+			for _, s := range tel.Spans.Ended() {
 				if s.Name() != "request" {
 					fetches = append(fetches, s)
 				}
@@ -210,7 +141,7 @@ func TestFetchTelemetry(t *testing.T) {
 			if sp.Status().Code != tt.want.status {
 				t.Errorf("span status = %v, want %v", sp.Status(), tt.want.status)
 			}
-			got := attrs(sp)
+			got := observetest.Attrs(sp)
 			for k, v := range tt.want.attrs {
 				if got[k] != v {
 					t.Errorf("span attribute %s = %q, want %q", k, got[k], v)
@@ -229,17 +160,17 @@ func TestFetchTelemetry(t *testing.T) {
 		t.Errorf("trace headers sent upstream: %v, want none", headers)
 	}
 	mu.Unlock()
-	wantDurations := map[string]int64{
+	wantDurations := map[string]uint64{
 		"ecluse.outcome=ok,ecluse.upstream=public":         2,
 		"ecluse.outcome=not_found,ecluse.upstream=public":  1,
 		"ecluse.outcome=error,ecluse.upstream=public":      1,
 		"ecluse.outcome=not_found,ecluse.upstream=private": 1,
 		"ecluse.outcome=ok,ecluse.upstream=private":        1,
 	}
-	if got := tel.points(t, "ecluse.upstream.request.duration"); fmt.Sprint(got) != fmt.Sprint(wantDurations) {
+	if got := tel.HistogramCounts(t, "ecluse.upstream.request.duration"); fmt.Sprint(got) != fmt.Sprint(wantDurations) {
 		t.Errorf("ecluse.upstream.request.duration counts = %v, want %v", got, wantDurations)
 	}
-	if got, want := tel.points(t, "ecluse.upstream.errors"), map[string]int64{"ecluse.upstream=public": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := tel.Sums(t, "ecluse.upstream.errors"), map[string]int64{"ecluse.upstream=public": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ecluse.upstream.errors = %v, want %v", got, want)
 	}
 }
