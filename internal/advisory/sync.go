@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
+	"github.com/ecluse/ecluse/internal/instrument"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -454,32 +454,20 @@ func (r syncResult) String() string {
 
 // telemetry is the package's tracer and instruments, made from the global providers.
 type telemetry struct {
-	tp     trace.TracerProvider
-	mp     metric.MeterProvider
 	tracer trace.Tracer
 	syncs  metric.Int64Counter
 }
 
-var telemetryNow atomic.Pointer[telemetry]
+var instruments = instrument.Bind(func(p instrument.Providers) *telemetry {
+	return &telemetry{
+		tracer: p.Tracer.Tracer(scope),
+		syncs: instrument.Counter(p.Meter.Meter(scope), "ecluse.advisory.syncs", "{round}",
+			"Advisory sync rounds by how they ended: loaded, unchanged or failed."),
+	}
+})
 
-// tel returns the tracer and instruments of the global providers installed now, made
-// once per pair of providers (instruments made once at init would stay bound to the
-// first providers ever installed, and a test could not install its own).
-func tel() *telemetry {
-	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
-	if t := telemetryNow.Load(); t != nil && t.tp == tp && t.mp == mp {
-		return t
-	}
-	t := &telemetry{tp: tp, mp: mp, tracer: tp.Tracer(scope)}
-	var err error
-	if t.syncs, err = mp.Meter(scope).Int64Counter("ecluse.advisory.syncs",
-		metric.WithUnit("{round}"),
-		metric.WithDescription("Advisory sync rounds by how they ended: loaded, unchanged or failed.")); err != nil {
-		otel.Handle(err) // the instrument returned with the error still works
-	}
-	telemetryNow.Store(t)
-	return t
-}
+// tel returns the tracer and instruments of the global providers installed now.
+func tel() *telemetry { return instruments.Get() }
 
 // syncOptions are ecluse.advisory.syncs' attribute sets, by result.
 var syncOptions = func() (o [numSyncResults][]metric.AddOption) {

@@ -26,7 +26,8 @@ func TestLayering(t *testing.T) {
 		"internal/source": {},
 		"internal/queue":  {},
 
-		"internal/advisory": {"internal/redact", "internal/egress"},
+		"internal/instrument": {},
+		"internal/advisory":   {"internal/instrument", "internal/redact", "internal/egress"},
 
 		"internal/queue/memqueue":    {"internal/queue"},
 		"internal/queue/natsqueue":   {"internal/queue"},
@@ -34,13 +35,13 @@ func TestLayering(t *testing.T) {
 		"internal/queue/pubsubqueue": {"internal/queue"},
 		"internal/queue/queuetest":   {"internal/queue"},
 		"internal/mirror/credential": {"internal/redact"},
-		"internal/mirror":            {"internal/queue", "internal/mirror/credential", "internal/npm", "internal/redact", "internal/upstream", "internal/egress", "internal/budget"},
+		"internal/mirror":            {"internal/instrument", "internal/queue", "internal/mirror/credential", "internal/npm", "internal/redact", "internal/upstream", "internal/egress", "internal/budget"},
 
-		"internal/upstream": {"internal/egress", "internal/redact", "internal/budget"},
-		"internal/gate":     {"internal/advisory", "internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
+		"internal/upstream": {"internal/instrument", "internal/egress", "internal/redact", "internal/budget"},
+		"internal/gate":     {"internal/instrument", "internal/advisory", "internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
-		"internal/modgate":  {"internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
-		"internal/server":   {"internal/advisory", "internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
+		"internal/modgate":  {"internal/instrument", "internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
+		"internal/server":   {"internal/instrument", "internal/advisory", "internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
 
 		// observetest is imported by tests alone, and imports none of the module.
 		"internal/observe/observetest": {},

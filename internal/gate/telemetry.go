@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"go.opentelemetry.io/otel"
+	"github.com/ecluse/ecluse/internal/instrument"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -43,45 +43,27 @@ const (
 
 // telemetry is the package's tracer and instruments, made from the global providers.
 type telemetry struct {
-	tp           trace.TracerProvider
-	mp           metric.MeterProvider
 	tracer       trace.Tracer
 	blocked      metric.Int64Counter
 	cache        metric.Int64Counter
 	tarballBytes metric.Int64Counter
 }
 
-var telemetryNow atomic.Pointer[telemetry]
+var instruments = instrument.Bind(func(p instrument.Providers) *telemetry {
+	meter := p.Meter.Meter(scope)
+	return &telemetry{
+		tracer: p.Tracer.Tracer(scope),
+		blocked: instrument.Counter(meter, "ecluse.policy.versions.blocked", "{version}",
+			"Public versions the policy removed from a document it rendered, by the rule that decided."),
+		cache: instrument.Counter(meter, "ecluse.cache.requests", "{request}",
+			"Packument requests by what it took to answer them: hit, revalidated or miss."),
+		tarballBytes: instrument.Counter(meter, "ecluse.tarball.bytes", "By",
+			"Public tarball bytes streamed from the upstream, by how the stream ended."),
+	}
+})
 
-// tel returns the tracer and instruments of the global providers installed now, made
-// once per pair of providers (instruments made once at init would stay bound to the
-// first providers ever installed, and a test could not install its own).
-func tel() *telemetry {
-	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
-	if t := telemetryNow.Load(); t != nil && t.tp == tp && t.mp == mp {
-		return t
-	}
-	t := &telemetry{tp: tp, mp: mp, tracer: tp.Tracer(scope)}
-	meter := mp.Meter(scope)
-	var err error
-	if t.blocked, err = meter.Int64Counter("ecluse.policy.versions.blocked",
-		metric.WithUnit("{version}"),
-		metric.WithDescription("Public versions the policy removed from a document it rendered, by the rule that decided.")); err != nil {
-		otel.Handle(err) // the instrument returned with the error still works
-	}
-	if t.cache, err = meter.Int64Counter("ecluse.cache.requests",
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Packument requests by what it took to answer them: hit, revalidated or miss.")); err != nil {
-		otel.Handle(err)
-	}
-	if t.tarballBytes, err = meter.Int64Counter("ecluse.tarball.bytes",
-		metric.WithUnit("By"),
-		metric.WithDescription("Public tarball bytes streamed from the upstream, by how the stream ended.")); err != nil {
-		otel.Handle(err)
-	}
-	telemetryNow.Store(t)
-	return t
-}
+// tel returns the tracer and instruments of the global providers installed now.
+func tel() *telemetry { return instruments.Get() }
 
 // cacheOptions are ecluse.cache.requests' attribute sets, by freshness.
 var cacheOptions = func() (o [numCacheStates][]metric.AddOption) {

@@ -2,9 +2,8 @@ package mirror
 
 import (
 	"context"
-	"sync/atomic"
 
-	"go.opentelemetry.io/otel"
+	"github.com/ecluse/ecluse/internal/instrument"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -68,32 +67,20 @@ func (r jobResult) failure() bool {
 
 // telemetry is the package's tracer and instruments, made from the global providers.
 type telemetry struct {
-	tp     trace.TracerProvider
-	mp     metric.MeterProvider
 	tracer trace.Tracer
 	jobs   metric.Int64Counter
 }
 
-var telemetryNow atomic.Pointer[telemetry]
+var instruments = instrument.Bind(func(p instrument.Providers) *telemetry {
+	return &telemetry{
+		tracer: p.Tracer.Tracer(scope),
+		jobs: instrument.Counter(p.Meter.Meter(scope), "ecluse.mirror.jobs", "{job}",
+			"Mirror job deliveries run, by how they ended."),
+	}
+})
 
-// tel returns the tracer and instruments of the global providers installed now, made
-// once per pair of providers (instruments made once at init would stay bound to the
-// first providers ever installed, and a test could not install its own).
-func tel() *telemetry {
-	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
-	if t := telemetryNow.Load(); t != nil && t.tp == tp && t.mp == mp {
-		return t
-	}
-	t := &telemetry{tp: tp, mp: mp, tracer: tp.Tracer(scope)}
-	var err error
-	if t.jobs, err = mp.Meter(scope).Int64Counter("ecluse.mirror.jobs",
-		metric.WithUnit("{job}"),
-		metric.WithDescription("Mirror job deliveries run, by how they ended.")); err != nil {
-		otel.Handle(err) // the instrument returned with the error still works
-	}
-	telemetryNow.Store(t)
-	return t
-}
+// tel returns the tracer and instruments of the global providers installed now.
+func tel() *telemetry { return instruments.Get() }
 
 // jobOptions are ecluse.mirror.jobs' attribute sets, by result.
 var jobOptions = func() (o [numJobResults][]metric.AddOption) {

@@ -2,9 +2,8 @@ package modgate
 
 import (
 	"context"
-	"sync/atomic"
 
-	"go.opentelemetry.io/otel"
+	"github.com/ecluse/ecluse/internal/instrument"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -27,25 +26,10 @@ const (
 )
 
 // providerTracer is a tracer and the provider it came from.
-type providerTracer struct {
-	tp     trace.TracerProvider
-	tracer trace.Tracer
-}
+// tracers keeps the tracer of the global provider installed now.
+var tracers = instrument.Bind(func(p instrument.Providers) trace.Tracer { return p.Tracer.Tracer(scope) })
 
-// tracers keeps the tracer of the global provider installed now, made once per
-// provider (a tracer made once at init would stay bound to the first provider ever
-// installed, and a test could not install its own).
-var tracers atomic.Pointer[providerTracer]
-
-func tracer() trace.Tracer {
-	tp := otel.GetTracerProvider()
-	if t := tracers.Load(); t != nil && t.tp == tp {
-		return t.tracer
-	}
-	t := &providerTracer{tp: tp, tracer: tp.Tracer(scope)}
-	tracers.Store(t)
-	return t.tracer
-}
+func tracer() trace.Tracer { return tracers.Get() }
 
 // startDecide starts the "policy.decide" span of mod@version.
 func startDecide(ctx context.Context, mod, version string) (context.Context, trace.Span) {

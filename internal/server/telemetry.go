@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ecluse/ecluse/internal/instrument"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -38,8 +39,6 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 
 // telemetry is the package's tracer and instruments, made from the global providers.
 type telemetry struct {
-	tp       trace.TracerProvider
-	mp       metric.MeterProvider
 	tracer   trace.Tracer
 	duration metric.Float64Histogram
 	// untraced is set while no tracer provider has been installed: the request path
@@ -58,30 +57,17 @@ var apiDefault = otel.GetTracerProvider()
 // belongs to whoever started it).
 var noSpan = trace.SpanFromContext(context.Background())
 
-var telemetryNow atomic.Pointer[telemetry]
+var instruments = instrument.Bind(func(p instrument.Providers) *telemetry {
+	return &telemetry{
+		tracer: p.Tracer.Tracer(scope),
+		duration: instrument.Histogram(p.Meter.Meter(scope), "http.server.request.duration", "s",
+			"Duration of HTTP server requests, by method, route name and status.", durationBuckets),
+		untraced: p.Tracer == apiDefault,
+	}
+})
 
-// tel returns the tracer and instruments of the global providers installed now. They
-// are made once per pair of providers: installing providers (the composition root at
-// start, a test for its own run) takes effect at the next request, where instruments
-// made once at init would stay bound to the first providers ever installed.
-func tel() *telemetry {
-	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
-	if t := telemetryNow.Load(); t != nil && t.tp == tp && t.mp == mp {
-		return t
-	}
-	t := &telemetry{tp: tp, mp: mp, tracer: tp.Tracer(scope), untraced: tp == apiDefault}
-	meter := mp.Meter(scope)
-	var err error
-	t.duration, err = meter.Float64Histogram("http.server.request.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of HTTP server requests, by method, route name and status."),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	if err != nil {
-		otel.Handle(err) // the instrument returned with the error still works
-	}
-	telemetryNow.Store(t)
-	return t
-}
+// tel returns the tracer and instruments of the global providers installed now.
+func tel() *telemetry { return instruments.Get() }
 
 // serverSpan is the start option of every request span, made once.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}

@@ -3,16 +3,15 @@ package upstream
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecluse/ecluse/internal/budget"
+	"github.com/ecluse/ecluse/internal/instrument"
 )
 
 // This file is the clients' telemetry: one span per fetch, named "upstream <origin>",
@@ -97,40 +96,25 @@ func outcomeOf(err error) outcome {
 
 // telemetry is the package's tracer and instruments, made from the global providers.
 type telemetry struct {
-	tp       trace.TracerProvider
-	mp       metric.MeterProvider
 	tracer   trace.Tracer
 	duration metric.Float64Histogram
 	errors   metric.Int64Counter
 }
 
-var telemetryNow atomic.Pointer[telemetry]
+var instruments = instrument.Bind(func(p instrument.Providers) *telemetry {
+	meter := p.Meter.Meter(scope)
+	return &telemetry{
+		tracer: p.Tracer.Tracer(scope),
+		duration: instrument.Histogram(meter, "ecluse.upstream.request.duration", "s",
+			"Duration of upstream fetches (to the response header for a streamed file), by upstream and outcome.",
+			[]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
+		errors: instrument.Counter(meter, "ecluse.upstream.errors", "{error}",
+			"Upstream fetches that got no usable answer (unreachable, refused, 5xx, malformed or too large), by upstream."),
+	}
+})
 
-// tel returns the tracer and instruments of the global providers installed now, made
-// once per pair of providers (instruments made once at init would stay bound to the
-// first providers ever installed, and a test could not install its own).
-func tel() *telemetry {
-	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
-	if t := telemetryNow.Load(); t != nil && t.tp == tp && t.mp == mp {
-		return t
-	}
-	t := &telemetry{tp: tp, mp: mp, tracer: tp.Tracer(scope)}
-	meter := mp.Meter(scope)
-	var err error
-	if t.duration, err = meter.Float64Histogram("ecluse.upstream.request.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of upstream fetches (to the response header for a streamed file), by upstream and outcome."),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)); err != nil {
-		otel.Handle(err) // the instrument returned with the error still works
-	}
-	if t.errors, err = meter.Int64Counter("ecluse.upstream.errors",
-		metric.WithUnit("{error}"),
-		metric.WithDescription("Upstream fetches that got no usable answer (unreachable, refused, 5xx, malformed or too large), by upstream.")); err != nil {
-		otel.Handle(err)
-	}
-	telemetryNow.Store(t)
-	return t
-}
+// tel returns the tracer and instruments of the global providers installed now.
+func tel() *telemetry { return instruments.Get() }
 
 // clientTelemetry is what a Client's fetches record with, made once per Client.
 type clientTelemetry struct {
