@@ -15,7 +15,8 @@ const telemetryFlush = 5 * time.Second
 
 // registerGauges reports the state the request path does not count itself: the
 // in-flight memory budget, what the caches hold, the mirror queue's depth and the
-// advisory index's age and size. Nothing is registered when metrics are off.
+// advisory index's age and size, and whether span recording is paused because the
+// trace collector cannot be reached. Nothing is registered when metrics are off.
 func registerGauges(tel *observe.Telemetry, b *built) error {
 	gauges := []struct {
 		name, unit, description string
@@ -43,6 +44,13 @@ func registerGauges(tel *observe.Telemetry, b *built) error {
 			}},
 		{"ecluse.advisory.index.records", "{advisory}", "advisories in the index in use",
 			func() float64 { return float64(b.advisories.Status().Records) }},
+		{"ecluse.telemetry.spans.paused", "1", "1 while the last span export failed and span recording is paused, else 0",
+			func() float64 {
+				if tel.SpansPaused() {
+					return 1
+				}
+				return 0
+			}},
 	}
 	for _, g := range gauges {
 		if err := tel.Gauge(g.name, g.unit, g.description, g.read); err != nil {

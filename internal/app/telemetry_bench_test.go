@@ -20,7 +20,7 @@ import (
 // over loopback HTTP (8 clients, warm documents), three ways within one run, in turn
 // and in rotating order so none gains from another's warm-up: telemetry off; on, with
 // a collector that accepts everything; on, with a collector that cannot be reached (a
-// port nothing listens on). It reports the time per request of each and the ratios:
+// port nothing listens on), timed once its first export has failed. It reports the time per request of each and the ratios:
 // "down-x-up" is what a dead collector costs the request path (export is batched and
 // asynchronous, so it should be nothing), "down-x-off" what telemetry costs in all,
 // recording the spans and metrics included.
@@ -45,6 +45,9 @@ func BenchmarkTelemetryCollectorDown(b *testing.B) {
 	// that "off" really runs with nothing installed.
 	tp, mp, prop := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
 	restore := func() {
+		if otel.GetTracerProvider() == tp {
+			return // nothing to put back (setting a provider to itself only logs a complaint)
+		}
 		otel.SetTracerProvider(tp)
 		otel.SetMeterProvider(mp)
 		otel.SetTextMapPropagator(prop)
@@ -68,6 +71,11 @@ func BenchmarkTelemetryCollectorDown(b *testing.B) {
 		wg.Wait()
 		return time.Since(start)
 	}
+	// Spans are batched for export every 100 ms rather than 5 s, and a failed export
+	// gives up at once rather than after 15 s of retries, so that the "down" turn
+	// reaches, before it is timed, the state a dead collector leaves a long-running
+	// process in: the export has failed and span recording is paused.
+	b.Setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
 	with := func(endpoint string) time.Duration {
 		b.StopTimer()
 		tel, err := observe.StartTelemetry(observe.TelemetryOptions{
@@ -76,9 +84,19 @@ func BenchmarkTelemetryCollectorDown(b *testing.B) {
 				return endpoint, k == "OTEL_EXPORTER_OTLP_ENDPOINT"
 			},
 			Logger: slog.New(slog.DiscardHandler), ExportInterval: time.Second,
+			ExportRetry: -1,
 		})
 		if err != nil {
 			b.Fatal(err)
+		}
+		if endpoint == dead {
+			deadline := time.Now().Add(10 * time.Second)
+			for !tel.SpansPaused() {
+				if time.Now().After(deadline) {
+					b.Fatal("span recording did not pause against the dead collector")
+				}
+				h.get("/left-pad")
+			}
 		}
 		b.StartTimer()
 		d := load()

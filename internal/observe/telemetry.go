@@ -53,14 +53,20 @@ type TelemetryOptions struct {
 	Logger *slog.Logger
 	// ExportInterval is the metric export interval; zero means 60s (tests set it short).
 	ExportInterval time.Duration
+	// ExportRetry is how long one span export keeps retrying before it counts as
+	// failed and span recording pauses (see outageSampler); zero means 15s, a negative
+	// value no retry at all (tests set it short).
+	ExportRetry time.Duration
 }
 
 // Telemetry is the running telemetry: the providers StartTelemetry installed, or none.
 // Its methods are safe on a Telemetry that started nothing (they do nothing) and on a
 // nil *Telemetry.
 type Telemetry struct {
-	// tracer is nil unless OTLP export is on.
+	// tracer is nil unless OTLP export is on; health is then what its exporter last
+	// learnt about the collector.
 	tracer *sdktrace.TracerProvider
+	health *collectorHealth
 	// meters is nil unless OTLP export or Prometheus is on; meter is its Meter for the
 	// gauges.
 	meters *sdkmetric.MeterProvider
@@ -78,15 +84,17 @@ type Telemetry struct {
 // and returns a Telemetry whose methods are no-ops. It does no network I/O.
 //
 // With Enabled, spans go through a batching processor and metrics through a periodic
-// reader to the OTLP/HTTP endpoints resolveExport finds; the tracer provider and the
+// reader to the OTLP/HTTP endpoints resolveExport finds; the sampler is the one
+// OTEL_TRACES_SAMPLER names, behind an outageSampler that stops recording spans while
+// span exports fail; the tracer provider and the
 // propagator are installed only then. With Prometheus, the same meter provider also
 // feeds a Prometheus exporter on a private registry, served by MetricsHandler. With
 // either, an error handler that logs export failures once and then a heartbeat at most
 // every five minutes is installed with otel.SetErrorHandler. Boot lines say which
 // endpoint is used and why, and never print a header value or DD_API_KEY.
 //
-// An endpoint or header variable that cannot be used is an error, and nothing is
-// installed.
+// An endpoint, header or sampler variable that cannot be used is an error, and
+// nothing is installed.
 func StartTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -112,6 +120,7 @@ func StartTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 		spans   sdktrace.SpanExporter
 		metrics sdkmetric.Exporter
 		target  exportTarget
+		sampler sdktrace.Sampler
 	)
 	var readers []sdkmetric.Option
 	if opts.Prometheus {
@@ -131,7 +140,10 @@ func StartTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 		if target, err = resolveExport(getenv); err != nil {
 			return nil, fmt.Errorf("telemetry: %w", err)
 		}
-		if spans, metrics, err = newOTLPExporters(target); err != nil {
+		if sampler, err = samplerFromEnv(getenv); err != nil {
+			return nil, fmt.Errorf("telemetry: %w", err)
+		}
+		if spans, metrics, err = newOTLPExporters(target, opts.ExportRetry); err != nil {
 			return nil, err
 		}
 	}
@@ -148,7 +160,13 @@ func StartTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))...)
 	t.meter = t.meters.Meter(meterScope)
 	if spans != nil {
-		t.tracer = sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans), sdktrace.WithResource(res))
+		// While the collector cannot be reached, spans are not recorded (see
+		// outageSampler): a dead collector then costs requests nothing.
+		t.health = &collectorHealth{log: log}
+		t.tracer = sdktrace.NewTracerProvider(
+			sdktrace.WithBatcher(watchedExporter{SpanExporter: spans, health: t.health}),
+			sdktrace.WithSampler(&outageSampler{inner: sampler, health: t.health, now: time.Now}),
+			sdktrace.WithResource(res))
 	}
 
 	otel.SetErrorHandler(newExportErrors(log, time.Now, exportHeartbeat))
@@ -162,14 +180,16 @@ func StartTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 }
 
 // newOTLPExporters builds the OTLP/HTTP span and metric exporters for target. Neither
-// connects until it first exports.
-func newOTLPExporters(target exportTarget) (sdktrace.SpanExporter, sdkmetric.Exporter, error) {
+// connects until it first exports. A span export retries for retry (see
+// TelemetryOptions.ExportRetry).
+func newOTLPExporters(target exportTarget, retry time.Duration) (sdktrace.SpanExporter, sdkmetric.Exporter, error) {
 	ctx := context.Background()
 	spans, err := otlptracehttp.New(ctx,
 		otlptracehttp.WithEndpointURL(target.traces.url.String()),
 		otlptracehttp.WithHeaders(target.traces.headers),
 		// OTEL_EXPORTER_OTLP_PROTOCOL=http/json would otherwise switch the encoding.
 		otlptracehttp.WithEncoding(otlptracehttp.EncodingProtobuf),
+		otlptracehttp.WithRetry(spanRetry(retry)),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("telemetry: span exporter: %w", err)
@@ -183,6 +203,22 @@ func newOTLPExporters(target exportTarget) (sdktrace.SpanExporter, sdkmetric.Exp
 		return nil, nil, fmt.Errorf("telemetry: metric exporter: %w", err)
 	}
 	return spans, metrics, nil
+}
+
+// spanRetry is the span exporter's retry policy for one export lasting at most retry.
+func spanRetry(retry time.Duration) otlptracehttp.RetryConfig {
+	switch {
+	case retry < 0:
+		return otlptracehttp.RetryConfig{Enabled: false}
+	case retry == 0:
+		retry = defaultExportRetry
+	}
+	return otlptracehttp.RetryConfig{
+		Enabled:         true,
+		InitialInterval: min(time.Second, retry/10),
+		MaxInterval:     min(5*time.Second, retry/2),
+		MaxElapsedTime:  retry,
+	}
 }
 
 // logExportTarget writes the boot lines about where OTLP goes.
@@ -227,6 +263,12 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		}
 	})
 	return t.stopErr
+}
+
+// SpansPaused reports that the last span export failed, so that spans are not being
+// recorded (apart from one probe trace a second) until one succeeds.
+func (t *Telemetry) SpansPaused() bool {
+	return t != nil && t.health != nil && t.health.down.Load()
 }
 
 // MetricsHandler is the Prometheus /metrics handler, nil unless Prometheus is on.
