@@ -52,6 +52,8 @@ bench:
 	go test -run '^$$' -bench AdvisoryDecisions -benchtime 100x -count 5 ./internal/gate/
 	go test -run '^$$' -bench 'BuildNPMExport|Lookup' -benchtime 2x ./internal/advisory/
 	go test -run '^$$' -bench TelemetryCollectorDown -benchtime 60x -count 5 ./internal/app/
+	go test -run '^$$' -bench 'PageDecide' -benchtime 20x -count 3 ./internal/pypigate/
+	go test -run '^$$' -bench . -benchmem -count 3 ./internal/pypi/
 	go test -run '^$$' -bench LargeTarballRSS -benchtime 1x ./e2e/
 
 # Écluse side by side with Verdaccio and a floor server, in one run of about 7 minutes:

@@ -1,6 +1,7 @@
 package advisory
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 )
@@ -209,21 +210,11 @@ func (v *Version) cmp(w *Version) int {
 func compareNumbers(v, w *Version) int {
 	switch {
 	case v.major != w.major:
-		return cmpUint(v.major, w.major)
+		return cmp.Compare(v.major, w.major)
 	case v.minor != w.minor:
-		return cmpUint(v.minor, w.minor)
+		return cmp.Compare(v.minor, w.minor)
 	}
-	return cmpUint(v.patch, w.patch)
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(v.patch, w.patch)
 }
 
 // comparePrerelease orders two prereleases; the empty one (a release) is highest.
@@ -261,7 +252,7 @@ func compareIdentifier(x, y string) int {
 	case xn && yn:
 		// No leading zeros: the longer number is the larger.
 		if len(x) != len(y) {
-			return cmpUint(uint64(len(x)), uint64(len(y)))
+			return cmp.Compare(uint64(len(x)), uint64(len(y)))
 		}
 		return strings.Compare(x, y)
 	case xn:

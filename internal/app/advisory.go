@@ -15,7 +15,7 @@ import (
 // serve.
 func advisoryEcosystems(mounts []LoadedMount) []string {
 	var out []string
-	for _, eco := range []string{config.EcosystemNPM, config.EcosystemGo} {
+	for _, eco := range []string{config.EcosystemNPM, config.EcosystemGo, config.EcosystemPyPI} {
 		for _, m := range mounts {
 			if m.Ecosystem == eco {
 				out = append(out, eco)

@@ -116,6 +116,18 @@ func orEmpty[T any](s []T) []T {
 // mountNotes lists what an operator should know about a mount's policy on its
 // ecosystem.
 func mountNotes(m LoadedMount, eff policy.Effective) []string {
+	if m.Ecosystem == config.EcosystemPyPI {
+		notes := []string{"publish times are each file's upload-time (PEP 700), which only the JSON form of the Simple API carries: an index that answers only in HTML has no file old enough for an age rule (see docs/pypi.md)"}
+		for _, r := range eff.Rules {
+			switch r.Type {
+			case policy.TypeDenyInstallTimeExecution:
+				notes = append(notes, "rule "+r.Name+" ("+r.Type+") refuses every source distribution on a pypi mount (installing one runs its build backend); wheels are served")
+			case policy.TypeAllowIfRemediatesCve:
+				notes = append(notes, "rule "+r.Name+" ("+r.Type+") admits nothing on a pypi mount: a file is decided alone, without the releases around it that the fast-track compares")
+			}
+		}
+		return notes
+	}
 	if m.Ecosystem != config.EcosystemGo {
 		return nil
 	}

@@ -18,22 +18,10 @@ import (
 // checker and its gate, behind the mount's HTTP handler.
 func buildGoMount(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) (http.Handler, error) {
 	cfg := l.Config
-	public := upstream.New(upstream.Options{
-		Origin:    gate.SourcePublic,
-		Base:      m.PublicUpstream,
-		HTTP:      sh.guard.Client(),
-		MaxBytes:  cfg.MaxResponseBytes,
-		Anonymous: true,
-	})
+	public, priv := mountUpstreams(cfg, m, sh, log)
 	var private modgate.Source
-	if m.PrivateUpstream != nil {
-		private = upstream.New(upstream.Options{
-			Origin:       gate.SourcePrivate,
-			Base:         m.PrivateUpstream,
-			HTTP:         egress.NewTrusted(m.PrivateUpstream, egress.TrustedOptions{Logger: log}),
-			MaxBytes:     cfg.MaxResponseBytes,
-			ServiceToken: serviceToken(cfg, m.CredentialStrategy),
-		})
+	if priv != nil {
+		private = priv
 	}
 	checker, err := newSumDBChecker(m, public, sh, cfg.MaxResponseBytes)
 	if err != nil {
@@ -72,4 +60,27 @@ func newSumDBChecker(m LoadedMount, public *upstream.Client, sh shared, maxBytes
 		fetcher = modgate.NewSumDBFetcher(db, "")
 	}
 	return gomod.NewChecker(gomod.CheckerOptions{VerifierKey: m.SumDBKey, Fetcher: fetcher})
+}
+
+// mountUpstreams builds a mount's upstream clients: the public one through the egress
+// guard and anonymous, the private one (nil when the mount has none) trusted and
+// credentialled by the mount's strategy.
+func mountUpstreams(cfg *config.Config, m LoadedMount, sh shared, log *slog.Logger) (public, private *upstream.Client) {
+	public = upstream.New(upstream.Options{
+		Origin:    gate.SourcePublic,
+		Base:      m.PublicUpstream,
+		HTTP:      sh.guard.Client(),
+		MaxBytes:  cfg.MaxResponseBytes,
+		Anonymous: true,
+	})
+	if m.PrivateUpstream != nil {
+		private = upstream.New(upstream.Options{
+			Origin:       gate.SourcePrivate,
+			Base:         m.PrivateUpstream,
+			HTTP:         egress.NewTrusted(m.PrivateUpstream, egress.TrustedOptions{Logger: log}),
+			MaxBytes:     cfg.MaxResponseBytes,
+			ServiceToken: serviceToken(cfg, m.CredentialStrategy),
+		})
+	}
+	return public, private
 }

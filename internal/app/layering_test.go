@@ -23,6 +23,7 @@ func TestLayering(t *testing.T) {
 		"internal/egress": {},
 		"internal/budget": {},
 		"internal/gomod":  {},
+		"internal/pypi":   {},
 		"internal/source": {},
 		"internal/queue":  {},
 
@@ -41,7 +42,8 @@ func TestLayering(t *testing.T) {
 		"internal/gate":     {"internal/instrument", "internal/advisory", "internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
 		"internal/modgate":  {"internal/instrument", "internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
-		"internal/server":   {"internal/instrument", "internal/advisory", "internal/gate", "internal/modgate", "internal/npm", "internal/gomod", "internal/redact", "internal/observe"},
+		"internal/pypigate": {"internal/instrument", "internal/advisory", "internal/pypi", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
+		"internal/server":   {"internal/instrument", "internal/advisory", "internal/gate", "internal/modgate", "internal/pypigate", "internal/npm", "internal/gomod", "internal/pypi", "internal/redact", "internal/observe"},
 
 		// observetest is imported by tests alone, and imports none of the module.
 		"internal/observe/observetest": {},
@@ -55,11 +57,12 @@ func TestLayering(t *testing.T) {
 		"internal/config": {"net/http"},
 		"internal/budget": {"net/http", "os", "log/slog"},
 		"internal/gomod":  {"net/http", "os", "log/slog"},
+		"internal/pypi":   {"net/http", "os", "log/slog"},
 		"internal/source": {"net/http", "os"},
 	}
 	// stdOnly lists the packages that may import nothing but the standard library:
 	// neither the module's packages nor any third-party one.
-	stdOnly := map[string]bool{"internal/policy": true}
+	stdOnly := map[string]bool{"internal/policy": true, "internal/pypi": true}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")
 		rel := strings.TrimPrefix(pkg, mod)

@@ -11,6 +11,7 @@ import (
 	"github.com/ecluse/ecluse/internal/gomod"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
+	"github.com/ecluse/ecluse/internal/pypi"
 )
 
 // Loaded is a configuration that passed every check, with the parts built from it that
@@ -38,8 +39,11 @@ type LoadedMount struct {
 
 // ordering returns the version ordering of an ecosystem's ranges.
 func ordering(ecosystem string) policy.Ordering {
-	if ecosystem == config.EcosystemGo {
+	switch ecosystem {
+	case config.EcosystemGo:
 		return gomod.Ordering{}
+	case config.EcosystemPyPI:
+		return pypi.Ordering{}
 	}
 	return npm.Semver{}
 }
@@ -62,7 +66,7 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 		if p, ok := built[key]; ok {
 			return p
 		}
-		pol, errs := policy.Build(raw, policy.Options{MinIntegrity: floor, Ordering: ordering(ecosystem), Path: path})
+		pol, errs := policy.Build(raw, policy.Options{MinIntegrity: floor, Ordering: ordering(ecosystem), Path: path, Ecosystem: ecosystem})
 		for _, err := range errs {
 			problem := config.Problem{Path: path, Message: err.Error()}
 			var pe *policy.Error
@@ -81,7 +85,16 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 	l := &Loaded{Config: cfg, Policy: build(doc, "rules", config.EcosystemNPM)}
 	for _, m := range cfg.Mounts {
 		lm := LoadedMount{Mount: m, Policy: build(m.Rules, m.RulesPath, m.Ecosystem)}
-		names, err := policy.CompileNames(m.Internal)
+		patterns := m.Internal
+		if m.Ecosystem == config.EcosystemPyPI {
+			// PyPI names are matched normalised (PEP 503), so the patterns are too:
+			// "Corp_*" and "corp-*" name the same projects.
+			patterns = make([]string, len(m.Internal))
+			for i, p := range m.Internal {
+				patterns[i] = pypi.Normalize(p)
+			}
+		}
+		names, err := policy.CompileNames(patterns)
 		if err != nil {
 			problems = append(problems, config.Problem{Path: m.InternalPath, Message: err.Error()})
 		}
@@ -178,6 +191,7 @@ func upstreamOrigins(cfg *config.Config) []origin {
 	for _, m := range cfg.Mounts {
 		add(m.PublicUpstream, "mounts."+m.Name+".publicUpstreamUrl")
 		add(m.ChecksumDatabase.URL, "mounts."+m.Name+".checksumDatabase.url")
+		add(m.FilesUpstream, "mounts."+m.Name+".filesUpstreamUrl")
 	}
 	// The advisory sources are fetched through the guard too.
 	for _, src := range cfg.CVESources {

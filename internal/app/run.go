@@ -193,6 +193,8 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 				return nil, fmt.Errorf("mounts.%s: %w", m.Name, err)
 			}
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, Handler: h})
+		case config.EcosystemPyPI:
+			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, Handler: buildPyPIMount(l, m, sh, mlog)})
 		default:
 			g := buildGate(l, m, sh, mlog)
 			gates = append(gates, g)

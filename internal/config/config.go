@@ -149,13 +149,14 @@ type Config struct {
 
 // Ecosystems a mount may serve.
 const (
-	EcosystemNPM = "npm"
-	EcosystemGo  = "go"
+	EcosystemNPM  = "npm"
+	EcosystemGo   = "go"
+	EcosystemPyPI = "pypi"
 )
 
 // reservedEcosystems are named for the mounts of later releases; a mount naming one
 // is refused with that said.
-var reservedEcosystems = []string{"pypi", "cargo", "maven", "rubygems"}
+var reservedEcosystems = []string{"cargo", "maven", "rubygems"}
 
 // Mount is one ecosystem served under a path prefix, with every inherited setting
 // resolved.
@@ -165,7 +166,7 @@ type Mount struct {
 	Name string
 	// Path is the URL prefix, starting and ending with "/" ("/", "/go/").
 	Path string
-	// Ecosystem is EcosystemNPM or EcosystemGo.
+	// Ecosystem is EcosystemNPM, EcosystemGo or EcosystemPyPI.
 	Ecosystem string
 	// PrivateUpstream is the trusted upstream. Nil means the mount has none (allowed
 	// for ecosystems other than npm): its internal patterns then name modules that are
@@ -191,6 +192,12 @@ type Mount struct {
 	RulesPath string
 	// ChecksumDatabase is a go mount's checksum database. Zero for other ecosystems.
 	ChecksumDatabase ChecksumDatabase
+	// FilesUpstream is a pypi mount's files host: where the public index's pages may
+	// point for the files themselves (an index and its files are often on different
+	// hosts). Its origin is added to the egress allowlist, and a public file URL is
+	// fetched when it has the index's origin or this one (with this URL's path as a
+	// prefix). Nil means files must be on the index's own origin.
+	FilesUpstream *url.URL
 }
 
 // ChecksumDatabase is a go mount's checksum database settings.

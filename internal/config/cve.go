@@ -12,12 +12,12 @@ const OSVExportBase = "https://osv-vulnerabilities.storage.googleapis.com"
 
 // osvEcosystemDirs names OSV's export directory for each mount ecosystem that reads
 // advisories.
-var osvEcosystemDirs = map[string]string{EcosystemNPM: "npm", EcosystemGo: "Go"}
+var osvEcosystemDirs = map[string]string{EcosystemNPM: "npm", EcosystemGo: "Go", EcosystemPyPI: "PyPI"}
 
 // defaultCVESources is OSV's export for each ecosystem the mounts serve, npm's first.
 func defaultCVESources(mounts []Mount) []string {
 	var out []string
-	for _, eco := range []string{EcosystemNPM, EcosystemGo} {
+	for _, eco := range []string{EcosystemNPM, EcosystemGo, EcosystemPyPI} {
 		for _, m := range mounts {
 			if m.Ecosystem == eco {
 				out = append(out, OSVExportBase+"/"+osvEcosystemDirs[eco]+"/all.zip")

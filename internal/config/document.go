@@ -56,7 +56,7 @@ type MountDoc struct {
 	// Path is the URL prefix the mount answers under, starting with "/" ("/go/").
 	// Required.
 	Path string `json:"path"`
-	// Ecosystem is the protocol served: "npm" or "go"; "pypi", "cargo", "maven" and
+	// Ecosystem is the protocol served: "npm", "go" or "pypi"; "cargo", "maven" and
 	// "rubygems" are reserved. Empty means "npm".
 	Ecosystem string `json:"ecosystem,omitempty"`
 	// PrivateUpstreamURL is the mount's trusted upstream. Empty means, for npm,
@@ -75,6 +75,9 @@ type MountDoc struct {
 	CredentialStrategy string `json:"credentialStrategy,omitempty"`
 	// Internal overrides the document's internal patterns for this mount. Nil means inherit.
 	Internal []string `json:"internal,omitempty"`
+	// FilesUpstreamURL is a pypi mount's files host (see Mount.FilesUpstream). Empty
+	// means the public index's own origin only.
+	FilesUpstreamURL string `json:"filesUpstreamUrl,omitempty"`
 }
 
 // ChecksumDatabaseDoc is a go mount's "checksumDatabase": the database whose signed

@@ -79,6 +79,8 @@ type EffectiveMount struct {
 	// as configured ("" means the default).
 	ChecksumDatabaseKey string `json:"checksumDatabaseKey,omitempty"`
 	ChecksumDatabaseURL string `json:"checksumDatabaseUrl,omitempty"`
+	// FilesUpstream is a pypi mount's files host ("" when none is set).
+	FilesUpstream string `json:"filesUpstreamUrl,omitempty"`
 }
 
 func urlString(u *url.URL) string {
@@ -146,6 +148,7 @@ func (c *Config) Effective() Effective {
 			PrivateUpstream: urlString(m.PrivateUpstream), PublicUpstream: urlString(m.PublicUpstream),
 			CredentialStrategy: m.CredentialStrategy, Internal: append([]string{}, m.Internal...),
 			Policy: m.PolicyName, ChecksumDatabaseKey: m.ChecksumDatabase.Key, ChecksumDatabaseURL: urlString(m.ChecksumDatabase.URL),
+			FilesUpstream: urlString(m.FilesUpstream),
 		})
 	}
 	for _, p := range c.EgressAllowInternal {

@@ -613,11 +613,11 @@ func (l *loader) resolveMount(c *Config, name string, md *MountDoc) (Mount, bool
 	switch {
 	case m.Ecosystem == "":
 		m.Ecosystem = EcosystemNPM
-	case m.Ecosystem == EcosystemNPM || m.Ecosystem == EcosystemGo:
+	case m.Ecosystem == EcosystemNPM || m.Ecosystem == EcosystemGo || m.Ecosystem == EcosystemPyPI:
 	case slices.Contains(reservedEcosystems, m.Ecosystem):
-		fail(at+".ecosystem", "ecosystem %q is reserved for a later release and not served yet (served: npm, go)", m.Ecosystem)
+		fail(at+".ecosystem", "ecosystem %q is reserved for a later release and not served yet (served: npm, go, pypi)", m.Ecosystem)
 	default:
-		fail(at+".ecosystem", "unknown ecosystem %q (served: npm, go; reserved: %s)", m.Ecosystem, strings.Join(reservedEcosystems, ", "))
+		fail(at+".ecosystem", "unknown ecosystem %q (served: npm, go, pypi; reserved: %s)", m.Ecosystem, strings.Join(reservedEcosystems, ", "))
 	}
 	parse := func(key, v string) *url.URL {
 		if v == "" {
@@ -678,6 +678,12 @@ func (l *loader) resolveMount(c *Config, name string, md *MountDoc) (Mount, bool
 			fail(at+".checksumDatabase.key", "is not a verifier key (want <name>+<hash>+<key>, as GOSUMDB spells it)")
 		}
 		m.ChecksumDatabase.URL = parse("checksumDatabase.url", cd.URL)
+	}
+	if md.FilesUpstreamURL != "" {
+		if m.Ecosystem != EcosystemPyPI {
+			fail(at+".filesUpstreamUrl", "applies to pypi mounts only")
+		}
+		m.FilesUpstream = parse("filesUpstreamUrl", md.FilesUpstreamURL)
 	}
 	if md.CredentialStrategy == StrategyService && m.PrivateUpstream != nil && !c.PrivateUpstreamToken.IsSet() {
 		fail("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service (mounts.%s)", name)

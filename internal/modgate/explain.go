@@ -75,7 +75,7 @@ func (g *Gate) Explain(ctx context.Context, mod, version string, cred redact.Sec
 	} else if err := checkVersion(mod, version); err != nil {
 		return nil, err
 	}
-	ctx = withCredential(ctx, cred)
+	ctx = redact.WithSecret(ctx, cred)
 	now := g.opts.Now()
 	ex := &Explanation{Module: mod, Now: now, Versions: []VersionExplanation{}}
 	private, err := g.explainPrivate(ctx, mod, version, cred)

@@ -68,7 +68,7 @@ func (c *candidate) version(mod string) *policy.Version {
 // privateKey(cred, mod).
 func (g *Gate) fetchPrivateList(ctx context.Context, key string) ([]string, error) {
 	mod := key[strings.IndexByte(key, '|')+1:]
-	return g.fetchList(ctx, g.opts.Private, SourcePrivate, mod, credentialFrom(ctx))
+	return g.fetchList(ctx, g.opts.Private, SourcePrivate, mod, redact.SecretFrom(ctx))
 }
 
 // fetchPublicList reads and parses the public proxy's version list, keeping the
@@ -105,9 +105,9 @@ func (g *Gate) fetchList(ctx context.Context, src Source, origin, mod string, cr
 func (g *Gate) fetchPrivateInfo(ctx context.Context, key string) (gomod.Info, error) {
 	mod, version, _ := strings.Cut(key[strings.IndexByte(key, '|')+1:], "@")
 	if version == "latest" {
-		return g.fetchInfo(ctx, g.opts.Private, SourcePrivate, gomod.Request{Kind: gomod.KindLatest, Module: mod}, credentialFrom(ctx))
+		return g.fetchInfo(ctx, g.opts.Private, SourcePrivate, gomod.Request{Kind: gomod.KindLatest, Module: mod}, redact.SecretFrom(ctx))
 	}
-	return g.fetchInfo(ctx, g.opts.Private, SourcePrivate, gomod.Request{Kind: gomod.KindInfo, Module: mod, Version: version}, credentialFrom(ctx))
+	return g.fetchInfo(ctx, g.opts.Private, SourcePrivate, gomod.Request{Kind: gomod.KindInfo, Module: mod, Version: version}, redact.SecretFrom(ctx))
 }
 
 // fetchPublicLatest reads the public proxy's @latest answer. key is the module path.

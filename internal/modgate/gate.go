@@ -2,8 +2,6 @@ package modgate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"time"
@@ -296,28 +294,14 @@ func (g *Gate) isInternal(mod string) bool {
 	return g.opts.Internal != nil && g.opts.Internal(mod)
 }
 
-// credentialKey carries the caller's credential in a fetch's context, so that a
-// cached fetch (whose key holds only a hash of it) can send it.
-type credentialKey struct{}
-
-func withCredential(ctx context.Context, cred redact.Secret) context.Context {
-	return context.WithValue(ctx, credentialKey{}, cred)
-}
-
-func credentialFrom(ctx context.Context) redact.Secret {
-	cred, _ := ctx.Value(credentialKey{}).(redact.Secret)
-	return cred
-}
-
 // privateKey is the cache key of a private answer about what: what alone when private
 // answers are shared or the caller sent no credential, else prefixed by a hash of the
 // credential.
 func (g *Gate) privateKey(cred redact.Secret, what string) string {
-	if g.opts.SharedPrivateCache || !cred.IsSet() {
-		return "-|" + what
+	if g.opts.SharedPrivateCache {
+		cred = redact.Secret{}
 	}
-	sum := sha256.Sum256([]byte(cred.Reveal()))
-	return hex.EncodeToString(sum[:16]) + "|" + what
+	return cred.Scope(what)
 }
 
 // checkModule refuses an invalid module path.

@@ -38,7 +38,7 @@ func (g *Gate) List(ctx context.Context, mod string, cred redact.Secret) (*Docum
 	if err := checkModule(mod); err != nil {
 		return nil, err
 	}
-	ctx = withCredential(ctx, cred)
+	ctx = redact.WithSecret(ctx, cred)
 	if g.isInternal(mod) {
 		if g.opts.Private == nil {
 			return nil, g.internalNotFound(mod, "")
@@ -159,7 +159,7 @@ func (g *Gate) Latest(ctx context.Context, mod string, cred redact.Secret) (*Doc
 	if err := checkModule(mod); err != nil {
 		return nil, err
 	}
-	ctx = withCredential(ctx, cred)
+	ctx = redact.WithSecret(ctx, cred)
 	if doc, done, err := g.privateInfo(ctx, mod, "latest", cred); done {
 		return doc, err
 	}
@@ -196,7 +196,7 @@ func (g *Gate) Info(ctx context.Context, mod, version string, cred redact.Secret
 	if err := checkVersion(mod, version); err != nil {
 		return nil, err
 	}
-	ctx = withCredential(ctx, cred)
+	ctx = redact.WithSecret(ctx, cred)
 	if doc, done, err := g.privateInfo(ctx, mod, version, cred); done {
 		return doc, err
 	}

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -71,5 +72,24 @@ func TestSecretEqual(t *testing.T) {
 	}
 	if New("").IsSet() || !New("x").IsSet() {
 		t.Error("IsSet wrong")
+	}
+}
+
+func TestScopeAndContext(t *testing.T) {
+	a, b := New("token-a"), New("token-b")
+	if got := (Secret{}).Scope("demo"); got != "-|demo" {
+		t.Errorf("unset scope %q", got)
+	}
+	if a.Scope("demo") == b.Scope("demo") || a.Scope("demo") != New("token-a").Scope("demo") {
+		t.Error("scopes must differ by secret and agree for the same one")
+	}
+	if strings.Contains(a.Scope("demo"), "token-a") {
+		t.Error("the scope holds the secret")
+	}
+	if got := SecretFrom(WithSecret(context.Background(), a)); !got.Equal("token-a") {
+		t.Errorf("SecretFrom = %v", got)
+	}
+	if SecretFrom(context.Background()).IsSet() {
+		t.Error("a bare context carries a secret")
 	}
 }

@@ -155,7 +155,7 @@ func writeWithReasonPhrase(w http.ResponseWriter, r *http.Request, status int, m
 	defer conn.Close()
 	var head strings.Builder
 	fmt.Fprintf(&head, "HTTP/1.1 %d %s\r\n", status, reasonPhrase(msg))
-	for _, k := range []string{"X-Request-Id", "X-Ecluse-Source"} {
+	for _, k := range []string{"X-Request-Id", "X-Ecluse-Source", "X-Ecluse-Rule", "X-Ecluse-Refusal"} {
 		if v := w.Header().Get(k); v != "" {
 			fmt.Fprintf(&head, "%s: %s\r\n", k, v)
 		}
@@ -199,4 +199,45 @@ func reasonPhrase(msg string) string {
 		}
 	}
 	return b.String()
+}
+
+// readsOnly refuses a method other than GET and HEAD on a mount that serves reads only.
+func readsOnly(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	return &Error{
+		Status:  http.StatusMethodNotAllowed,
+		Message: "method " + r.Method + " is not allowed here: Écluse serves reads only (GET, HEAD)",
+		Header:  http.Header{"Allow": {"GET, HEAD"}},
+	}
+}
+
+// prepareError does what a mount's own error writer does before its body: the
+// error's own headers, Retry-After for a busy error, the help message on a 403, and
+// the log line with the cause. It returns the message to send.
+func prepareError(w http.ResponseWriter, r *http.Request, err error, status int, msg, help string) string {
+	hd := w.Header()
+	var e *Error
+	if errors.As(err, &e) {
+		for k, vs := range e.Header {
+			hd[k] = vs
+		}
+	}
+	var busy retryAfterer
+	if errors.As(err, &busy) {
+		hd.Set("Retry-After", strconv.Itoa(int(max(busy.RetryAfterDelay().Round(time.Second)/time.Second, 1))))
+	}
+	if status == http.StatusForbidden && help != "" && !strings.HasSuffix(msg, help) {
+		msg = strings.TrimRight(msg, ". ") + ". " + help
+	}
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status == http.StatusForbidden:
+		level = slog.LevelWarn
+	}
+	logFrom(r).Log(r.Context(), level, "request failed", "status", status, "error", err.Error())
+	return msg
 }

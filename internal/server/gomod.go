@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/ecluse/ecluse/internal/gomod"
@@ -91,12 +89,8 @@ func (h *goHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *goHandler) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return &Error{
-			Status:  http.StatusMethodNotAllowed,
-			Message: "method " + r.Method + " is not allowed here: Écluse serves reads only (GET, HEAD)",
-			Header:  http.Header{"Allow": {"GET, HEAD"}},
-		}
+	if err := readsOnly(r); err != nil {
+		return err
 	}
 	p := r.URL.EscapedPath()
 	if rest, ok := strings.CutPrefix(p, explainPrefix); ok {
@@ -267,32 +261,12 @@ func classifyGo(err error) (int, string) {
 func (h *goHandler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := classifyGo(err)
 	hd := w.Header()
-	var e *Error
-	if errors.As(err, &e) {
-		for k, vs := range e.Header {
-			hd[k] = vs
-		}
-	}
 	var ref *modgate.RefusedError
 	if errors.As(err, &ref) {
 		hd.Set(headerRule, oneLine(ref.Rule, 128))
 		hd.Set(headerRefusal, ref.Kind.String())
 	}
-	var busy retryAfterer
-	if errors.As(err, &busy) {
-		hd.Set("Retry-After", strconv.Itoa(int(max(busy.RetryAfterDelay().Round(time.Second)/time.Second, 1))))
-	}
-	if status == http.StatusForbidden && h.opts.HelpMessage != "" && !strings.HasSuffix(msg, h.opts.HelpMessage) {
-		msg = strings.TrimRight(msg, ". ") + ". " + h.opts.HelpMessage
-	}
-	level := slog.LevelInfo
-	switch {
-	case status >= 500:
-		level = slog.LevelError
-	case status == http.StatusForbidden:
-		level = slog.LevelWarn
-	}
-	logFrom(r).Log(r.Context(), level, "request failed", "status", status, "error", err.Error())
+	msg = prepareError(w, r, err, status, msg, h.opts.HelpMessage)
 	body := oneLine(msg, 2048) + "\n"
 	hd.Set("Content-Type", contentTypeText)
 	hd.Set("X-Content-Type-Options", "nosniff")

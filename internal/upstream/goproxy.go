@@ -47,38 +47,48 @@ func (c *Client) Get(ctx context.Context, path string, credential redact.Secret,
 	if err != nil {
 		return nil, err
 	}
+	body, _, status, err = c.document(ctx, u, "", credential, limit, lease)
+	return body, err
+}
+
+// document GETs the document at u (with accept as the Accept header, when set) as Get
+// describes, and returns its body, Content-Type and status (0 when no response came).
+func (c *Client) document(ctx context.Context, u *url.URL, accept string, credential redact.Secret, limit int64, lease *budget.Lease) (body []byte, contentType string, status int, err error) {
 	if limit <= 0 {
 		limit = c.opts.MaxBytes
 	}
 	req, err := http.NewRequestWithContext(egress.WithCallerDecoding(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
+		return nil, "", 0, fmt.Errorf("build %s request: %w", c.opts.Origin, err)
 	}
 	// Compressed on the wire, decoded here with its size known first (readDocument).
 	req.Header.Set("Accept-Encoding", "gzip")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	c.authorize(req, credential)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return nil, c.transportError(err)
+		return nil, "", 0, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
 	if err := c.checkProxyStatus(resp, credential); err != nil {
-		return nil, err
+		return nil, "", status, err
 	}
-	bounded := Client{opts: c.opts}
+	bounded := Client{opts: c.opts, tel: c.tel}
 	bounded.opts.MaxBytes = limit
 	body, err = bounded.readDocument(ctx, resp, lease)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) || errors.Is(err, budget.ErrExhausted) {
-			return nil, err
+			return nil, "", status, err
 		}
-		return nil, &UnavailableError{Origin: c.opts.Origin, Err: fmt.Errorf("read body: %w", err)}
+		return nil, "", status, &UnavailableError{Origin: c.opts.Origin, Err: fmt.Errorf("read body: %w", err)}
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%s %s: %w (%d bytes)", c.opts.Origin, clipPath(path), ErrTooLarge, limit)
+		return nil, "", status, fmt.Errorf("%s %s: %w (%d bytes)", c.opts.Origin, clipPath(u.EscapedPath()), ErrTooLarge, limit)
 	}
-	return body, nil
+	return body, resp.Header.Get("Content-Type"), status, nil
 }
 
 // OpenPath starts reading the file (a module zip) at path under the client's base
