@@ -12,6 +12,7 @@ import (
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/pypi"
+	"github.com/ecluse/ecluse/internal/signing"
 )
 
 // Loaded is a configuration that passed every check, with the parts built from it that
@@ -23,6 +24,8 @@ type Loaded struct {
 	Policy *policy.Policy
 	// Mounts are the configuration's mounts, in its order, each with its own policy.
 	Mounts []LoadedMount
+	// Keys are the signing keys of PROXY_SIGNING_KEY_FILE; nil when it is unset.
+	Keys *signing.Keyring
 }
 
 // LoadedMount is one mount with what Load built for it.
@@ -66,7 +69,11 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 		if p, ok := built[key]; ok {
 			return p
 		}
-		pol, errs := policy.Build(raw, policy.Options{MinIntegrity: floor, Ordering: ordering(ecosystem), Path: path, Ecosystem: ecosystem})
+		opts := policy.Options{MinIntegrity: floor, Ordering: ordering(ecosystem), Path: path, Ecosystem: ecosystem}
+		if ecosystem == config.EcosystemPyPI {
+			opts.FoldName = pypi.Normalize
+		}
+		pol, errs := policy.Build(raw, opts)
 		for _, err := range errs {
 			problem := config.Problem{Path: path, Message: err.Error()}
 			var pe *policy.Error
@@ -111,6 +118,13 @@ func Load(src config.Source) (*Loaded, config.Problems) {
 			}
 		}
 		l.Mounts = append(l.Mounts, lm)
+	}
+	if cfg.SigningKeyFile != "" {
+		keys, err := signing.LoadFile(cfg.SigningKeyFile, time.Now())
+		if err != nil {
+			problems = append(problems, config.Problem{Path: "PROXY_SIGNING_KEY_FILE", Message: err.Error()})
+		}
+		l.Keys = keys
 	}
 	if cfg.PublicUpstream != nil {
 		// Build the guard once so its own checks (allowlist entries, ranges) are reported

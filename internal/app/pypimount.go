@@ -32,7 +32,6 @@ func buildPyPIMount(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) http.
 		Internal:           internal,
 		Policy:             m.Policy,
 		Advisories:         sh.advisories,
-		Limits:             pypi.Limits{MaxFiles: cfg.MaxVersionCount * 20},
 		MaxFileBytes:       cfg.MaxTarballBytes,
 		CacheTTL:           cfg.CacheTTL,
 		CacheMaxBytes:      cfg.CacheMaxBytes,

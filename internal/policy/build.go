@@ -30,6 +30,11 @@ type Options struct {
 	// checked at Build: npm's name characters and scopes for npm, the glob dialect
 	// alone (see CompileGlob) for any other. Empty means "npm".
 	Ecosystem string
+	// FoldName, when set, rewrites the name part of every package pattern before it is
+	// compiled: an ecosystem whose gate decides normalised names (PyPI's PEP 503 form)
+	// passes its normalisation, so that "PyYAML" and "py_yaml*" match "pyyaml". Its
+	// output must keep the glob characters. Nil means names are matched as written.
+	FoldName func(string) string
 }
 
 // EcosystemNPM is Options.Ecosystem's default.

@@ -51,7 +51,11 @@ func compilePattern(e packageEntry, allowExpiry bool, opts *Options) (pattern, e
 		return pattern{}, err
 	}
 	// For npm, splitPattern has held the name to npm's characters, which the glob
-	// dialect accepts; for other ecosystems the dialect is the only check.
+	// dialect accepts; for other ecosystems the dialect is the only check. An ecosystem
+	// whose names are compared normalised has its patterns normalised the same way.
+	if opts.FoldName != nil {
+		name = opts.FoldName(name)
+	}
 	if p.name, err = CompileGlob(name); err != nil {
 		return pattern{}, err
 	}

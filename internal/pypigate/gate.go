@@ -68,6 +68,12 @@ const (
 	MaxMetadataBytes = 4 << 20
 	// acceptUpstream is what the gate asks an index for: JSON, which carries the
 	// upload times, else HTML.
+	// parsedFileBytes is what one parsed file costs in memory beyond its page bytes,
+	// charged to the in-flight budget while a page is parsed.
+	parsedFileBytes = 1 << 10
+	// DefaultMaxFiles bounds the files of one project page (the largest real projects
+	// have some tens of thousands).
+	DefaultMaxFiles = 50_000
 	acceptUpstream = pypi.ContentTypeJSON + ", " + pypi.ContentTypeHTMLv1 + ";q=0.2, " + pypi.ContentTypeHTML + ";q=0.1"
 )
 
@@ -99,7 +105,7 @@ type Options struct {
 	// Advisories is the index DenyIfCVE and DenyMalicious read, under
 	// advisory.EcosystemPyPI. Nil means an index that has loaded and knows nothing.
 	Advisories Advisories
-	// Limits bound a page parse.
+	// Limits bound a page parse. A zero MaxFiles means DefaultMaxFiles.
 	Limits pypi.Limits
 	// MaxPageBytes bounds a project page. Zero means the source's own bound.
 	MaxPageBytes int64
@@ -145,6 +151,9 @@ func New(opts Options) *Gate {
 	}
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if opts.Limits.MaxFiles <= 0 {
+		opts.Limits.MaxFiles = DefaultMaxFiles
 	}
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = 5 * time.Minute
@@ -287,6 +296,11 @@ func (g *Gate) fetch(ctx context.Context, src Source, origin, name string, cred 
 	if err != nil {
 		return nil, &UpstreamError{Message: fmt.Sprintf("the %s index's page for %s cannot be read", origin, name), Cause: err, permanent: true}
 	}
+	// A page of many tiny files parses into far more than its bytes: what the parse
+	// holds per file is charged too, before the gate builds its own view of them.
+	if err := lease.Charge(ctx, int64(len(page.Files))*parsedFileBytes); err != nil {
+		return nil, g.upstreamError(origin, name, err)
+	}
 	pageURL := src.Base().JoinPath(name + "/")
 	if !strings.HasSuffix(pageURL.Path, "/") {
 		pageURL.Path += "/"
@@ -330,9 +344,19 @@ func (g *Gate) newProject(name, origin string, pageURL, base *url.URL, page *pyp
 		}
 		p.byName[pf.Filename] = len(p.files)
 		p.files = append(p.files, f)
-		p.size += int64(len(pf.Filename)+len(pf.URL)+len(pf.RequiresPython)+len(pf.YankedReason)) + 256
+		p.size += int64(len(pf.Filename)+len(pf.URL)+len(pf.RequiresPython)+len(pf.YankedReason)) + 256 +
+			hashesSize(pf.Hashes) + hashesSize(pf.CoreMetadata.Hashes)
 	}
 	return p
+}
+
+// hashesSize is what a hash map holds, for the cache's size count.
+func hashesSize(h map[string]string) int64 {
+	n := int64(0)
+	for k, v := range h {
+		n += int64(len(k)+len(v)) + 64
+	}
+	return n
 }
 
 // fileOrigin returns the origin a file at u is fetched under, or nil when the mount may
@@ -356,11 +380,16 @@ func (g *Gate) fileOrigin(origin string, u, base *url.URL) *url.URL {
 }
 
 // hasDotSegment reports whether an escaped path has a "." or ".." segment, plain or
-// percent-encoded.
+// percent-encoded, or a backslash or an escaped slash anywhere (which a server may
+// decode into a separator before resolving dot segments).
 func hasDotSegment(p string) bool {
+	if strings.Contains(p, "\\") {
+		return true
+	}
 	for seg := range strings.SplitSeq(p, "/") {
-		if s, err := url.PathUnescape(seg); err != nil || s == "." || s == ".." {
-			return true
+		s, err := url.PathUnescape(seg)
+		if err != nil || s == "." || s == ".." || strings.ContainsAny(s, "/\\") {
+			return true // an escaped separator could be decoded by the server before it resolves dots
 		}
 	}
 	return false
@@ -388,6 +417,10 @@ func (g *Gate) upstreamError(origin, name string, err error) error {
 	switch {
 	case errors.Is(err, upstream.ErrNotFound):
 		return &NotFoundError{Message: fmt.Sprintf("project %s is not found", name)}
+	case errors.As(err, &denied) && origin == SourcePublic:
+		// The public index is read anonymously: its refusal is its failure, and its
+		// words are not relayed.
+		return &UpstreamError{Message: fmt.Sprintf("the public index refused to serve %s (%d)", name, denied.Status), Cause: err}
 	case errors.As(err, &denied):
 		msg := fmt.Sprintf("the private index refused access to %s (%d)", name, denied.Status)
 		if denied.Message != "" {

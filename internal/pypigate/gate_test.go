@@ -154,7 +154,7 @@ const (
 )
 
 func pypiPolicy(rules string) (*policy.Policy, []error) {
-	return policy.Build([]byte(rules), policy.Options{Ordering: pypi.Ordering{}, Ecosystem: "pypi"})
+	return policy.Build([]byte(rules), policy.Options{Ordering: pypi.Ordering{}, Ecosystem: "pypi", FoldName: pypi.Normalize})
 }
 
 func buildPolicy(t *testing.T, rules string) *policy.Policy {
@@ -403,6 +403,8 @@ func TestFileHostPrefixNotEscaped(t *testing.T) {
 	pub.add(spec{name: "demo", version: "1.0.0", age: old, host: "https://files.example.test/packages/../private"})
 	pub.add(spec{name: "demo", version: "1.1.0", age: old, host: "https://files.example.test/packages/%2e%2e/private"})
 	pub.add(spec{name: "demo", version: "1.2.0", age: old, host: "https://files.example.test/packages"})
+	pub.add(spec{name: "demo", version: "1.3.0", age: old, host: "https://files.example.test/packages/..%2F..%2Fadmin"})
+	pub.add(spec{name: "demo", version: "1.4.0", age: old, host: "https://files.example.test/packages/%2e%2e%5cadmin"})
 	g := newGate(t, pub, nil, minAgeWeek, func(o *Options) { o.FilesBase, _ = url.Parse("https://files.example.test/packages/") })
 	pg, err := g.Page(context.Background(), "demo", pypi.ContentTypeJSON, redact.Secret{})
 	if err != nil {
@@ -412,7 +414,41 @@ func TestFileHostPrefixNotEscaped(t *testing.T) {
 		t.Errorf("files %v, want only the one under the prefix", files)
 	}
 	ex, _ := g.Explain(context.Background(), "demo", redact.Secret{})
-	if ex.Files[0].Rule != RuleFileHost || ex.Files[1].Rule != RuleFileHost {
-		t.Errorf("rules %q %q, want %s", ex.Files[0].Rule, ex.Files[1].Rule, RuleFileHost)
+	for _, i := range []int{0, 1, 3, 4} {
+		if ex.Files[i].Rule != RuleFileHost {
+			t.Errorf("%s: rule %q, want %s", ex.Files[i].Filename, ex.Files[i].Rule, RuleFileHost)
+		}
+	}
+}
+
+// TestRulePatternsNormalised: a deny rule written with the name as the index displays
+// it (case, "_" or ".") applies to the normalised project.
+func TestRulePatternsNormalised(t *testing.T) {
+	pub := newIndex("https://index.example.test/simple/")
+	pub.add(spec{name: "py-yaml", version: "5.3", age: old})
+	pub.add(spec{name: "py-yaml", version: "6.0", age: old})
+	for _, pattern := range []string{"Py_YAML", "PY.yaml@<6", "py_*"} {
+		g := newGate(t, pub, nil, `{"min-age": {"type": "MinAge", "ageSeconds": 604800}, "deny": {"type": "DenyPackages", "packages": ["`+pattern+`"]}}`)
+		pg, err := g.Page(context.Background(), "py-yaml", pypi.ContentTypeJSON, redact.Secret{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, _ := served(t, pg)
+		if slices.Contains(files, "py_yaml-5.3-py3-none-any.whl") {
+			t.Errorf("pattern %q: 5.3 still served (%v)", pattern, files)
+		}
+	}
+}
+
+// TestPublicRefusalNotRelayed: the public index's 403 is its failure (a 502), and its
+// words are not passed on to the client.
+func TestPublicRefusalNotRelayed(t *testing.T) {
+	pub := newIndex("https://index.example.test/simple/")
+	pub.denied = true
+	g := newGate(t, pub, nil, minAgeWeek)
+	_, err := g.Page(context.Background(), "demo", pypi.ContentTypeJSON, redact.Secret{})
+	var up *UpstreamError
+	if !errors.As(err, &up) || strings.Contains(up.Message, "no entry") {
+		t.Errorf("public 403: %v, want an upstream error without the index's message", err)
 	}
 }
