@@ -16,16 +16,17 @@ func TestLayering(t *testing.T) {
 	const mod = "github.com/ecluse/ecluse/"
 	// allowed lists, per package, the module packages it may import.
 	allowed := map[string][]string{
-		"internal/redact": {},
-		"internal/config": {"internal/redact"},
-		"internal/npm":    {},
-		"internal/policy": {},
-		"internal/egress": {},
-		"internal/budget": {},
-		"internal/gomod":  {},
-		"internal/pypi":   {},
-		"internal/source": {},
-		"internal/queue":  {},
+		"internal/redact":  {},
+		"internal/config":  {"internal/redact"},
+		"internal/npm":     {},
+		"internal/policy":  {},
+		"internal/egress":  {},
+		"internal/budget":  {},
+		"internal/gomod":   {},
+		"internal/pypi":    {},
+		"internal/signing": {},
+		"internal/source":  {},
+		"internal/queue":   {},
 
 		"internal/instrument": {},
 		"internal/advisory":   {"internal/instrument", "internal/redact", "internal/egress"},
@@ -42,8 +43,9 @@ func TestLayering(t *testing.T) {
 		"internal/gate":     {"internal/instrument", "internal/advisory", "internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
 		"internal/modgate":  {"internal/instrument", "internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
+		"internal/publish":  {"internal/npm", "internal/redact", "internal/signing", "internal/upstream"},
 		"internal/pypigate": {"internal/instrument", "internal/advisory", "internal/pypi", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
-		"internal/server":   {"internal/instrument", "internal/advisory", "internal/gate", "internal/modgate", "internal/pypigate", "internal/npm", "internal/gomod", "internal/pypi", "internal/redact", "internal/observe"},
+		"internal/server":   {"internal/instrument", "internal/advisory", "internal/gate", "internal/modgate", "internal/pypigate", "internal/publish", "internal/signing", "internal/npm", "internal/gomod", "internal/pypi", "internal/redact", "internal/observe"},
 
 		// observetest is imported by tests alone, and imports none of the module.
 		"internal/observe/observetest": {},
@@ -52,17 +54,18 @@ func TestLayering(t *testing.T) {
 	// and the black-box tests.
 	unlayered := map[string]bool{"internal/app": true, "cmd/ecluse": true, "e2e": true}
 	forbiddenStd := map[string][]string{
-		"internal/npm":    {"net/http", "os", "log/slog"},
-		"internal/policy": {"net/http", "os", "log/slog"},
-		"internal/config": {"net/http"},
-		"internal/budget": {"net/http", "os", "log/slog"},
-		"internal/gomod":  {"net/http", "os", "log/slog"},
-		"internal/pypi":   {"net/http", "os", "log/slog"},
-		"internal/source": {"net/http", "os"},
+		"internal/npm":     {"net/http", "os", "log/slog"},
+		"internal/policy":  {"net/http", "os", "log/slog"},
+		"internal/config":  {"net/http"},
+		"internal/budget":  {"net/http", "os", "log/slog"},
+		"internal/gomod":   {"net/http", "os", "log/slog"},
+		"internal/pypi":    {"net/http", "os", "log/slog"},
+		"internal/signing": {"net/http"},
+		"internal/source":  {"net/http", "os"},
 	}
 	// stdOnly lists the packages that may import nothing but the standard library:
 	// neither the module's packages nor any third-party one.
-	stdOnly := map[string]bool{"internal/policy": true, "internal/pypi": true}
+	stdOnly := map[string]bool{"internal/policy": true, "internal/pypi": true, "internal/signing": true}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")
 		rel := strings.TrimPrefix(pkg, mod)

@@ -199,7 +199,8 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 			g := buildGate(l, m, sh, mlog)
 			gates = append(gates, g)
 			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
-			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain, Audit: server.AuditHandler(adv)})
+			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain, Audit: server.AuditHandler(adv),
+				Writes: buildWriter(l, m, sh, mlog)})
 		}
 	}
 	srv := server.New(server.Options{

@@ -54,6 +54,11 @@ type Config struct {
 
 	// AuthToken is PROXY_AUTH_TOKEN. Unset means the edge is open.
 	AuthToken redact.Secret
+	// SigningKeyFile is PROXY_SIGNING_KEY_FILE: a PEM file of PKCS#8 private keys
+	// whose first unexpired key signs every version published through Écluse. Empty
+	// means published versions are forwarded unsigned. The file is read by the
+	// composition root; its contents are never part of the configuration.
+	SigningKeyFile string
 	// IdentityHeader is PROXY_TRUSTED_IDENTITY_HEADER: a header set by a fronting gateway
 	// whose value is logged as the caller. Empty means none is trusted.
 	IdentityHeader string

@@ -16,6 +16,7 @@ type Effective struct {
 	PublicURL                  string        `json:"PROXY_PUBLIC_URL"`
 	AuthToken                  redact.Secret `json:"PROXY_AUTH_TOKEN"`
 	IdentityHeader             string        `json:"PROXY_TRUSTED_IDENTITY_HEADER"`
+	SigningKeyFile             string        `json:"PROXY_SIGNING_KEY_FILE"`
 	HelpMessage                string        `json:"PROXY_HELP_MESSAGE"`
 	LogFormat                  string        `json:"PROXY_LOG_FORMAT"`
 	Telemetry                  bool          `json:"PROXY_TELEMETRY"`
@@ -100,6 +101,7 @@ func (c *Config) Effective() Effective {
 		PublicURL:                  urlString(c.PublicURL),
 		AuthToken:                  c.AuthToken,
 		IdentityHeader:             c.IdentityHeader,
+		SigningKeyFile:             c.SigningKeyFile,
 		HelpMessage:                c.HelpMessage,
 		LogFormat:                  c.LogFormat,
 		Telemetry:                  c.Telemetry,

@@ -281,6 +281,9 @@ func Load(src Source) (*Config, Problems) {
 			c.IdentityHeader = v
 		}
 	}
+	if v, ok := l.lookup("PROXY_SIGNING_KEY_FILE"); ok {
+		c.SigningKeyFile = v
+	}
 	if v, ok := l.getenv("PROXY_HELP_MESSAGE"); ok {
 		c.HelpMessage = strings.TrimSpace(v)
 	}

@@ -74,7 +74,7 @@ const (
 	// DefaultMaxFiles bounds the files of one project page (the largest real projects
 	// have some tens of thousands).
 	DefaultMaxFiles = 50_000
-	acceptUpstream = pypi.ContentTypeJSON + ", " + pypi.ContentTypeHTMLv1 + ";q=0.2, " + pypi.ContentTypeHTML + ";q=0.1"
+	acceptUpstream  = pypi.ContentTypeJSON + ", " + pypi.ContentTypeHTMLv1 + ";q=0.2, " + pypi.ContentTypeHTML + ";q=0.1"
 )
 
 // Options configures a Gate. Zero values are noted per field.

@@ -59,6 +59,10 @@ type Mount struct {
 	// npm's JSON errors. Nil means those paths answer 404, like any /-/ route Écluse
 	// does not serve.
 	Audit HandlerFunc
+	// Writes is an npm mount's write path: publish, login, whoami, dist-tags,
+	// deprecate, unpublish and the keys endpoint (see routeWrite). Nil means every
+	// write answers 405, as before Écluse forwarded any.
+	Writes Writes
 	// Handler serves a mount of another ecosystem, which writes its own responses,
 	// errors included, in that ecosystem's form. When set, NPM and Explain are unused.
 	Handler http.Handler
@@ -209,6 +213,7 @@ func (s *Server) routeNPM(w http.ResponseWriter, r *http.Request, m *Mount) {
 		if s.allow(w, r, http.MethodGet) {
 			s.serve(w, r, m.Explain)
 		}
+	case m.Writes != nil && s.routeWrite(w, r, m.Writes):
 	case strings.HasPrefix(path, "/-/"):
 		setRoute(r, "unknown")
 		s.writeError(w, r, errorf(http.StatusNotFound, "not found: "+truncate(path, 200)+" is not an endpoint Écluse serves"))
