@@ -200,7 +200,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 			gates = append(gates, g)
 			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain, Audit: server.AuditHandler(adv),
-				Writes: buildWriter(l, m, sh, mlog)})
+				Writes: buildWriter(l, m, sh, g, mlog)})
 		}
 	}
 	srv := server.New(server.Options{

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -58,6 +59,9 @@ const (
 	keysTTL = time.Hour
 	// KeysPath is the npm keys endpoint.
 	KeysPath = "/-/npm/v1/keys"
+	// AttestationsPrefix starts the npm attestations route,
+	// /-/npm/v1/attestations/{name}@{version}.
+	AttestationsPrefix = "/-/npm/v1/attestations/"
 )
 
 // Options configures a Writer. Zero values are noted per field.
@@ -79,6 +83,11 @@ type Options struct {
 	// MaxReadBytes bounds a document read for a write (GET ?write=true). Zero means
 	// 64 MiB.
 	MaxReadBytes int64
+	// Admitted says where name@version is served from ("private" or "public") and
+	// whether the read path admits it now, for the attestations route: a version's
+	// attestations are read only from the side it came from, and only while it is
+	// admitted. credential is the caller's. Nil means no attestations are served.
+	Admitted func(ctx context.Context, name, version string, credential redact.Secret) (origin string, ok bool, err error)
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// Logger receives the write path's events. Nil means slog.Default().
@@ -324,3 +333,49 @@ func (w *Writer) publicRegistryKeys(ctx context.Context) []signing.PublicKey {
 
 // Reply is a registry's answer to a forwarded request.
 type Reply = upstream.Reply
+
+// NotFoundError: there is nothing to serve (attestations of a version Écluse does not
+// serve). It becomes a 404.
+type NotFoundError struct{ Message string }
+
+func (e *NotFoundError) Error() string { return e.Message }
+
+// Attestations answers /-/npm/v1/attestations/{name}@{version}: the attestations of a
+// version the read path admits, read from the side the version is served from (the
+// public registry anonymously, the private one with the caller's credential).
+func (w *Writer) Attestations(ctx context.Context, name, version string, req Request) (*Reply, error) {
+	if err := npm.ValidateName(name); err != nil {
+		return nil, &BadRequestError{Message: err.Error()}
+	}
+	if w.opts.Admitted == nil {
+		return nil, &NotFoundError{Message: "attestations are not served by this mount"}
+	}
+	origin, ok, err := w.opts.Admitted(ctx, name, version, req.Credential)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &NotFoundError{Message: fmt.Sprintf("Écluse does not serve %s@%s, so it serves no attestations of it", name, version)}
+	}
+	path := AttestationsPrefix + escapeName(name) + "@" + url.PathEscape(version)
+	hdr := http.Header{"Accept": {"application/json"}}
+	var reply *Reply
+	if origin == "private" {
+		reply, err = w.forward(ctx, Request{Method: http.MethodGet, EscapedPath: path, Header: hdr, Credential: req.Credential})
+	} else if w.opts.Public != nil {
+		reply, err = w.opts.Public.Forward(ctx, http.MethodGet, path, "", hdr, nil, redact.Secret{}, 4<<20)
+		if err != nil {
+			err = &UnavailableError{Message: "Écluse could not reach the public registry", Cause: err}
+		}
+	} else {
+		return nil, &NotFoundError{Message: "no public registry to read attestations from"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if origin != "private" && reply.Status != http.StatusOK {
+		// The public side's own failure; its words are not relayed.
+		return nil, &NotFoundError{Message: fmt.Sprintf("the public registry has no attestations of %s@%s (%d)", name, version, reply.Status)}
+	}
+	return reply, nil
+}

@@ -47,6 +47,8 @@ func (r *registry) Forward(_ context.Context, method, path, query string, _ http
 	switch {
 	case path == KeysPath && r.keys != nil:
 		return &upstream.Reply{Status: 200, Body: r.keys}, nil
+	case strings.HasPrefix(path, AttestationsPrefix):
+		return &upstream.Reply{Status: 200, Body: []byte(`{"attestations":[]}`)}, nil
 	case method == http.MethodGet:
 		name := strings.Replace(strings.TrimPrefix(path, "/"), "%2f", "/", 1)
 		if r.has[name] {
@@ -248,4 +250,46 @@ func TestKeys(t *testing.T) {
 func isA[E error](err error) bool {
 	var e E
 	return errors.As(err, &e)
+}
+
+func TestAttestations(t *testing.T) {
+	cases := []struct {
+		name, origin string
+		admitted     bool
+		wantPublic   bool
+		wantPrivate  bool
+		wantNotFound bool
+	}{
+		{name: "admitted public version", origin: "public", admitted: true, wantPublic: true},
+		{name: "admitted private version", origin: "private", admitted: true, wantPrivate: true},
+		{name: "refused public version", origin: "public", admitted: false, wantNotFound: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			priv, pub := &registry{has: map[string]bool{}, keys: []byte(`{}`)}, &registry{has: map[string]bool{}}
+			w := New(Options{Private: priv, Public: pub, Admitted: func(context.Context, string, string, redact.Secret) (string, bool, error) {
+				return tc.origin, tc.admitted, nil
+			}})
+			_, err := w.Attestations(context.Background(), "@corp/lib", "1.0.0", Request{Credential: redact.New("Bearer user")})
+			if tc.wantNotFound != isA[*NotFoundError](err) {
+				t.Errorf("err = %v, want not found: %v", err, tc.wantNotFound)
+			}
+			if got := len(pub.calls) > 0; got != tc.wantPublic {
+				t.Errorf("public asked: %v (%v)", got, pub.calls)
+			}
+			if got := len(priv.calls) > 0; got != tc.wantPrivate {
+				t.Errorf("private asked: %v (%v)", got, priv.calls)
+			}
+			for _, c := range pub.creds {
+				if c.IsSet() {
+					t.Error("the caller's credential was sent to the public registry")
+				}
+			}
+			for _, c := range append(pub.calls, priv.calls...) {
+				if !strings.HasSuffix(c, "/-/npm/v1/attestations/@corp%2flib@1.0.0") {
+					t.Errorf("asked %q", c)
+				}
+			}
+		})
+	}
 }

@@ -23,6 +23,8 @@ type Writes interface {
 	Account(ctx context.Context, req publish.Request) (*publish.Reply, error)
 	// Keys answers /-/npm/v1/keys.
 	Keys(ctx context.Context) signing.KeysDocument
+	// Attestations answers /-/npm/v1/attestations/{name}@{version}.
+	Attestations(ctx context.Context, name, version string, req publish.Request) (*publish.Reply, error)
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes() int64
 }
@@ -33,6 +35,7 @@ var _ Writes = (*publish.Writer)(nil)
 // reports whether it was:
 //
 //	GET  /-/npm/v1/keys                                Écluse's keys and the registries'
+//	GET  /-/npm/v1/attestations/{name}@{version}       the admitted version's side
 //	GET  /-/whoami, * /-/user/..., /-/npm/v1/tokens..., /-/npm/v1/user   the private registry
 //	*    /-/package/{name}/dist-tags[/{tag}]           the private registry, its packages only
 //	PUT  /{name}                                       publish (or a document write)
@@ -46,6 +49,21 @@ func (s *Server) routeWrite(w http.ResponseWriter, r *http.Request, wr Writes) b
 		if s.allow(w, r, http.MethodGet, http.MethodHead) {
 			writeJSON(w, http.StatusOK, wr.Keys(r.Context()))
 		}
+	case strings.HasPrefix(esc, publish.AttestationsPrefix):
+		setRoute(r, "attestations")
+		if !s.allow(w, r, http.MethodGet, http.MethodHead) {
+			return true
+		}
+		spec, err := url.PathUnescape(strings.TrimPrefix(esc, publish.AttestationsPrefix))
+		at := strings.LastIndexByte(spec, '@')
+		if err != nil || at <= 0 {
+			s.writeError(w, r, errorf(http.StatusBadRequest, "expected "+publish.AttestationsPrefix+"{name}@{version}"))
+			return true
+		}
+		name, version := spec[:at], spec[at+1:]
+		s.forwardWrite(w, r, wr, func(req publish.Request) (*publish.Reply, error) {
+			return wr.Attestations(r.Context(), name, version, req)
+		})
 	case path == "/-/whoami" || strings.HasPrefix(path, "/-/user/") || path == "/-/npm/v1/user" ||
 		path == "/-/npm/v1/tokens" || strings.HasPrefix(path, "/-/npm/v1/tokens/"):
 		setRoute(r, "account")
@@ -126,12 +144,15 @@ func writeError(err error) error {
 		bad     *publish.BadRequestError
 		refused *publish.RefusedError
 		unavail *publish.UnavailableError
+		nf      *publish.NotFoundError
 	)
 	switch {
 	case errors.As(err, &bad):
 		return &Error{Status: http.StatusBadRequest, Message: bad.Message, Cause: err}
 	case errors.As(err, &refused):
 		return &Error{Status: http.StatusForbidden, Message: refused.Message, Cause: err}
+	case errors.As(err, &nf):
+		return &Error{Status: http.StatusNotFound, Message: nf.Message, Cause: err}
 	case errors.As(err, &unavail):
 		return &Error{Status: http.StatusBadGateway, Message: unavail.Message, Cause: err}
 	}

@@ -43,6 +43,10 @@ func (f *fakeWrites) Keys(context.Context) signing.KeysDocument {
 	return signing.KeysDocument{Keys: []signing.PublicKey{}}
 }
 
+func (f *fakeWrites) Attestations(_ context.Context, name, version string, req publish.Request) (*publish.Reply, error) {
+	return f.record("attestations "+name+"@"+version, req)
+}
+
 func (f *fakeWrites) MaxBodyBytes() int64 { return 1 << 10 }
 
 func TestWriteRoutes(t *testing.T) {
@@ -65,6 +69,9 @@ func TestWriteRoutes(t *testing.T) {
 		{"DELETE", "/-/user/token/abc", "", "account DELETE /-/user/token/abc", 201},
 		{"GET", "/-/npm/v1/tokens", "", "account GET /-/npm/v1/tokens", 201},
 		{"GET", "/-/npm/v1/keys", "", "keys", 200},
+		{"GET", "/-/npm/v1/attestations/@corp%2fwidget@1.0.0", "", "attestations @corp/widget@1.0.0", 201},
+		{"GET", "/-/npm/v1/attestations/left-pad@1.3.0", "", "attestations left-pad@1.3.0", 201},
+		{"GET", "/-/npm/v1/attestations/left-pad", "", "", 400},
 		{"POST", "/-/npm/v1/keys", "", "", 405},
 		{"PUT", "/-/package/left-pad/owners", "{}", "", 404},
 		{"PUT", "/-/other", "{}", "", 404},
