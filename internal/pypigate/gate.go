@@ -213,7 +213,8 @@ type file struct {
 	pypi.File
 	kind pypi.Kind
 	// version is the canonical version its name carries; empty when it has none.
-	version string
+	// written is the same version as the filename spells it.
+	version, written string
 	// url is the file's upstream URL, resolved against the page; nil when unusable.
 	url *url.URL
 	// origin is what the file's fetch is held to: the index's or the files host's.
@@ -323,7 +324,7 @@ func (g *Gate) newProject(name, origin string, pageURL, base *url.URL, page *pyp
 		case info.Kind == pypi.KindOther:
 			f.problem, f.problemRule = "it is neither a wheel nor a source distribution", RuleUnreadable
 		}
-		f.kind = info.Kind
+		f.kind, f.written = info.Kind, info.Version
 		if c, ok := pypi.Canonical(info.Version); ok {
 			f.version = c
 		} else if f.problem == "" {

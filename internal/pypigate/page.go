@@ -132,10 +132,7 @@ func (g *Gate) advice(name string, f *file) policy.Advice {
 		return policy.Advice{}
 	}
 	a := policy.Advice{Loaded: true}
-	written := ""
-	if info, err := pypi.ParseFilename(name, f.Filename); err == nil {
-		written = info.Version
-	}
+	written := f.written
 	for _, m := range snap.Package(advisory.EcosystemPyPI, name) {
 		if m.Affected.Contains(f.version) || (written != "" && written != f.version && m.Affected.Contains(written)) {
 			ad := m.Advisory
