@@ -13,7 +13,9 @@ import (
 	"github.com/ecluse/ecluse/internal/redact"
 )
 
-type snapshotHolder struct{ p atomic.Pointer[advisory.Snapshot] }
+type snapshotHolder struct {
+	p atomic.Pointer[advisory.Snapshot]
+}
 
 func (s *snapshotHolder) Snapshot() *advisory.Snapshot { return s.p.Load() }
 
