@@ -2,6 +2,7 @@ package signing
 
 import (
 	"errors"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -37,4 +38,14 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// echoPEM is clip for text taken from a PEM file (a block type, a header
+// name): runs of five dashes are shortened so that an error never repeats
+// anything that reads as a PEM boundary line.
+func echoPEM(s string) string {
+	for strings.Contains(s, "-----") {
+		s = strings.ReplaceAll(s, "-----", "-")
+	}
+	return clip(s)
 }

@@ -111,18 +111,18 @@ func parseBlock(block *pem.Block) (*Key, error) {
 	case "ENCRYPTED PRIVATE KEY":
 		return nil, errors.New(`type "ENCRYPTED PRIVATE KEY" is not supported, want an unencrypted "PRIVATE KEY" (PKCS #8) block`)
 	default:
-		return nil, fmt.Errorf(`type %q is not supported, want "PRIVATE KEY" (PKCS #8)`, clip(block.Type))
+		return nil, fmt.Errorf(`type %q is not supported, want "PRIVATE KEY" (PKCS #8)`, echoPEM(block.Type))
 	}
 
 	var expires time.Time
 	for _, name := range slices.Sorted(maps.Keys(block.Headers)) {
 		if name != expiresHeader {
-			return nil, fmt.Errorf("unknown header %q, only %q is allowed", clip(name), expiresHeader)
+			return nil, fmt.Errorf("unknown header %q, only %q is allowed", echoPEM(name), expiresHeader)
 		}
 		v := strings.TrimSpace(block.Headers[name])
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s header %q is not an RFC 3339 time", expiresHeader, clip(v))
+			return nil, fmt.Errorf("%s header %q is not an RFC 3339 time", expiresHeader, echoPEM(v))
 		}
 		expires = t
 	}
