@@ -178,7 +178,7 @@ func (p *Packument) sortOrder() {
 // It also refuses a document that repeats a member name anywhere Écluse reads a value
 // or rebuilds an object: the top level, "versions", "time", "dist-tags", and in each
 // manifest its own top-level members that the policy reads or the abbreviated form
-// carries, "dist" (integrity, shasum, tarball) and "scripts" (the install-time ones).
+// carries, "dist" (integrity, shasum, signatures, tarball) and "scripts" (the install-time ones).
 // There, a repeat would let Écluse decide on one value while a client (for which the
 // last one wins) used another. Repeats deeper inside values copied as served (inside
 // "dependencies", say) change no decision and are passed on as they came, which
@@ -637,6 +637,9 @@ func (ps *parser) dist(v *Version, manifest, open int) error {
 		case "shasum":
 			bit = 2
 			v.Info.Shasum, _ = unquote(val)
+		case "signatures":
+			bit = 8
+			v.Info.Signatures = val
 		case "tarball":
 			bit = 4
 			v.Tarball, _ = unquote(val)

@@ -37,7 +37,8 @@ func TestParseBasic(t *testing.T) {
 		}},
 		{"1.0.0", VersionInfo{
 			Integrity: sha('A'), Shasum: "0000000000000000000000000000000000000010",
-			Published: time.Date(2021, 2, 3, 4, 5, 6, 789e6, time.UTC),
+			Signatures: `[{"keyid": "SHA256:example", "sig": "MEUCIQ=="}]`,
+			Published:  time.Date(2021, 2, 3, 4, 5, 6, 789e6, time.UTC),
 		}},
 		{"1.1.0", VersionInfo{
 			Integrity: sha('B'), Shasum: "0000000000000000000000000000000000000011",
@@ -179,6 +180,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate versions key", `{"name":"x","versions":{},"versions":{}}`, ErrMalformed, `repeats the member name "versions"`},
 		{"duplicate key in dist", `{"name":"x","versions":{"1.0.0":{"dist":{"tarball":"a","t\u0061rball":"b"}}}}`, ErrMalformed, `dist of version "1.0.0" repeats the member name "tarball"`},
 		{"duplicate integrity", `{"name":"x","versions":{"1.0.0":{"dist":{"integrity":"a","integrity":"b"}}}}`, ErrMalformed, `repeats the member name "integrity"`},
+		{"duplicate signatures", `{"name":"x","versions":{"1.0.0":{"dist":{"signatures":[],"signatures":[{"keyid":"a","sig":"b"}]}}}}`, ErrMalformed, `dist of version "1.0.0" repeats the member name "signatures"`},
 		{"duplicate version", `{"name":"x","versions":{"1.0.0":{},"1.0.0":{}}}`, ErrMalformed, `versions object repeats the member name "1.0.0"`},
 		{"duplicate manifest field", `{"name":"x","versions":{"1.0.0":{"dependencies":{},"dependencies":{"a":"1"}}}}`, ErrMalformed, `version "1.0.0" repeats the member name "dependencies"`},
 		{"duplicate scripts", `{"name":"x","versions":{"1.0.0":{"scripts":{},"scripts":{"postinstall":"x"}}}}`, ErrMalformed, `repeats the member name "scripts"`},
@@ -400,5 +402,22 @@ func TestCaseVariantMembersDropped(t *testing.T) {
 	full, _ := p.Render(nil, nil)
 	if !strings.Contains(string(full), `"Readme":"kept too"`) {
 		t.Errorf("a member that shadows nothing Écluse rewrites was dropped:\n%s", full)
+	}
+}
+
+// TestParseKeepsSignatures: dist.signatures is kept as the exact text served, for the
+// signing check to read, and a version without it has none.
+func TestParseKeepsSignatures(t *testing.T) {
+	const sigs = `[ {"keyid":"SHA256:k","sig":"MEUC\u0041"} ]`
+	raw := `{"name":"x","versions":{"1.0.0":{"dist":{"integrity":"sha512-a","signatures":` + sigs + `}},"2.0.0":{"dist":{}}}}`
+	p, err := ParsePackument([]byte(raw), "x", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Find("1.0.0").Info.Signatures; got != sigs {
+		t.Errorf("Signatures = %q, want %q", got, sigs)
+	}
+	if got := p.Find("2.0.0").Info.Signatures; got != "" {
+		t.Errorf("Signatures of an unsigned version = %q, want empty", got)
 	}
 }

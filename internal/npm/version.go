@@ -18,6 +18,10 @@ type VersionInfo struct {
 	Integrity string
 	// Shasum is dist.shasum (legacy SHA-1, hex). It never satisfies the integrity floor.
 	Shasum string
+	// Signatures is dist.signatures exactly as served: the JSON text of the value (an
+	// array of {"keyid", "sig"} objects from a registry that signs), unparsed and
+	// unchecked; signing.ParseSignatures reads it. Empty means absent.
+	Signatures string
 	// InstallScripts lists which of "preinstall", "install", "postinstall" the
 	// manifest's scripts declare with a value JavaScript would treat as true (a non-empty
 	// string, a number, an object), in that order. Nil means none.
