@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/ecluse/ecluse/internal/npm"
@@ -55,8 +54,6 @@ const (
 	DefaultMaxBodyBytes = 64 << 20
 	// maxReplyBytes bounds a reply to a write.
 	maxReplyBytes = 4 << 20
-	// keysTTL is how long the public registry's keys are reused.
-	keysTTL = time.Hour
 	// KeysPath is the npm keys endpoint.
 	KeysPath = "/-/npm/v1/keys"
 	// AttestationsPrefix starts the npm attestations route,
@@ -76,6 +73,9 @@ type Options struct {
 	// name is claimed for the private registry even when the public one has it. Nil
 	// means none does.
 	Internal func(name string) bool
+	// PublicKeys caches the public registry's keys for the keys endpoint; the read
+	// path's signature checks share it. Nil means a cache of Public's own.
+	PublicKeys *RegistryKeys
 	// Keys signs each published version; nil means versions are forwarded unsigned.
 	Keys *signing.Keyring
 	// Limits bound a publish body.
@@ -96,12 +96,9 @@ type Options struct {
 
 // Writer is the write path of one npm mount. It is safe for concurrent use.
 type Writer struct {
-	opts Options
-	log  *slog.Logger
-
-	keysMu     sync.Mutex
-	publicKeys []signing.PublicKey
-	keysAt     time.Time
+	opts       Options
+	log        *slog.Logger
+	publicKeys *RegistryKeys
 }
 
 // New builds a Writer.
@@ -118,7 +115,14 @@ func New(opts Options) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Writer{opts: opts, log: opts.Logger}
+	if opts.PublicKeys == nil {
+		var reg Registry
+		if opts.Public != nil {
+			reg = opts.Public
+		}
+		opts.PublicKeys = NewRegistryKeys(reg, opts.Now, opts.Logger)
+	}
+	return &Writer{opts: opts, log: opts.Logger, publicKeys: opts.PublicKeys}
 }
 
 // MaxBodyBytes is the largest request body the Writer accepts; the server bounds its
@@ -294,41 +298,13 @@ func (w *Writer) Keys(ctx context.Context) signing.KeysDocument {
 	if w.opts.Keys != nil {
 		add(w.opts.Keys.PublicKeys())
 	}
-	add(w.publicRegistryKeys(ctx))
+	add(w.publicKeys.Keys(ctx))
 	if reply, err := w.opts.Private.Forward(ctx, http.MethodGet, KeysPath, "", http.Header{"Accept": {"application/json"}}, nil, redact.Secret{}, 1<<20); err == nil && reply.Status == http.StatusOK {
 		if keys, err := signing.ParseKeys(reply.Body); err == nil {
 			add(keys.Keys)
 		}
 	}
 	return doc
-}
-
-// publicRegistryKeys returns the public registry's keys, refreshed after keysTTL.
-func (w *Writer) publicRegistryKeys(ctx context.Context) []signing.PublicKey {
-	if w.opts.Public == nil {
-		return nil
-	}
-	w.keysMu.Lock()
-	defer w.keysMu.Unlock()
-	now := w.opts.Now()
-	if !w.keysAt.IsZero() && now.Sub(w.keysAt) < keysTTL {
-		return w.publicKeys
-	}
-	reply, err := w.opts.Public.Forward(ctx, http.MethodGet, KeysPath, "", http.Header{"Accept": {"application/json"}}, nil, redact.Secret{}, 1<<20)
-	if err == nil && reply.Status != http.StatusOK {
-		err = fmt.Errorf("status %d", reply.Status)
-	}
-	var keys signing.KeysDocument
-	if err == nil {
-		keys, err = signing.ParseKeys(reply.Body)
-	}
-	if err != nil {
-		w.log.WarnContext(ctx, "the public registry's signing keys could not be read; serving the last copy", "error", err.Error(), "have", len(w.publicKeys))
-		w.keysAt = now.Add(-keysTTL + time.Minute) // try again in a minute
-		return w.publicKeys
-	}
-	w.publicKeys, w.keysAt = keys.Keys, now
-	return w.publicKeys
 }
 
 // Reply is a registry's answer to a forwarded request.
