@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -16,6 +17,9 @@ type known struct {
 	snap *advisory.Snapshot
 	// loaded is false while no snapshot has loaded (and Options.Advisories is set).
 	loaded bool
+	// sig is the signing check as the request sees it (its public keys read once);
+	// nil when signing is off.
+	sig *sigCheck
 }
 
 // generation is the snapshot's generation, 0 before one has loaded or without an index.
@@ -26,13 +30,14 @@ func (k known) generation() uint64 {
 	return k.snap.Generation()
 }
 
-// known takes the current snapshot.
-func (g *Gate) known() known {
+// known takes the current snapshot, and the signing check's view.
+func (g *Gate) known(ctx context.Context) known {
+	sig := g.signingFor(ctx)
 	if g.opts.Advisories == nil {
-		return known{loaded: true}
+		return known{loaded: true, sig: sig}
 	}
 	s := g.opts.Advisories.Snapshot()
-	return known{snap: s, loaded: s != nil}
+	return known{snap: s, loaded: s != nil, sig: sig}
 }
 
 // advice is what the index says about the versions of one npm document: which
@@ -42,6 +47,8 @@ func (g *Gate) known() known {
 type advice struct {
 	loaded bool
 	doc    *npm.Packument
+	// sig checks the versions' signatures as part of each decision; nil when off.
+	sig *sigCheck
 	// ads are the advisories naming the package, in the policy's terms.
 	ads []policy.Advisory
 	// stride is the number of words per version in hits.
@@ -60,7 +67,7 @@ type advice struct {
 // and, when the policy fast-tracks and some vulnerability names the package, works out
 // the remedies. A package no advisory names costs one lookup.
 func (g *Gate) adviceFor(k known, doc *npm.Packument, now time.Time) *advice {
-	a := &advice{loaded: k.loaded, doc: doc}
+	a := &advice{loaded: k.loaded, doc: doc, sig: k.sig}
 	matches := k.snap.Package(advisory.EcosystemNPM, doc.Name)
 	if !a.loaded || len(matches) == 0 {
 		return a

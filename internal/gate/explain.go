@@ -64,22 +64,35 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 	}
 	now := g.opts.Now()
 	ex := &Explanation{Name: name, Source: res.source, Now: now, Warning: res.warning, Versions: []VersionExplanation{}}
+	k := g.known(ctx)
 	private := map[string]bool{}
 	if res.private != nil {
+		checked := k.sig.coversPrivateOf(res)
 		for i := range res.private.Versions {
 			v := &res.private.Versions[i].Info
 			private[v.Version] = true
 			if version != "" && v.Version != version {
 				continue
 			}
-			ex.Versions = append(ex.Versions, VersionExplanation{
+			e := VersionExplanation{
 				Version: v.Version, Admitted: true, Origin: SourcePrivate, Rule: "trusted",
 				Reason:    "served from the trusted private registry; the rules do not apply",
 				Published: timePtr(v.Published),
-			})
+			}
+			if checked {
+				switch reason := k.sig.privateVersion(res, &res.private.Versions[i]); {
+				case reason == "":
+					e.Reason += "; its registry signature verifies"
+				case k.sig.enforces():
+					e.Admitted, e.Rule, e.Reason = false, RuleSignature, "withheld: "+reason
+				default:
+					e.Warned = []string{RuleSignature}
+					e.Reason += "; signing (warn mode) would withhold it: " + reason
+				}
+			}
+			ex.Versions = append(ex.Versions, e)
 		}
 	}
-	k := g.known()
 	ex.Advisories = AdvisoryIndex{Loaded: k.loaded, Generation: k.generation()}
 	if res.public != nil && res.source != SourcePrivate {
 		// One view serves every version in turn: each decision is explained before the

@@ -201,6 +201,8 @@ type Options struct {
 	// every version is decided as if an index had loaded and knew nothing of it, which
 	// suits tests and embedders; the server always sets one.
 	Advisories Advisories
+	// Signing checks registry signatures (see SigningMode). The zero value checks none.
+	Signing SigningOptions
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// Logger is for events that are not the request's own log line. Nil means slog.Default().
@@ -228,6 +230,8 @@ type Gate struct {
 	// refusals holds the versions refused for what their tarballs hold; nil when
 	// TarballManifest is.
 	refusals *refusals
+	// sigMemo remembers signature verifications; nil when signing is off.
+	sigMemo *sigMemo
 }
 
 // New builds a Gate.
@@ -264,6 +268,9 @@ func New(opts Options) *Gate {
 		log:           opts.Logger,
 		tarballPrefix: tarballPrefixOf(opts.PublicURL) + strings.TrimSuffix(opts.MountPath, "/"),
 		copies:        newCopyChecks(opts.MirrorChecks),
+	}
+	if opts.Signing.Mode != SigningOff {
+		g.sigMemo = newSigMemo(opts.Signing.CacheEntries)
 	}
 	g.cache = newCache(opts.CacheMaxBytes)
 	g.docs = newDocFetch(g.cache, opts, &g.parses)

@@ -25,6 +25,7 @@ import (
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/policy"
 	"github.com/ecluse/ecluse/internal/redact"
+	"github.com/ecluse/ecluse/internal/signing"
 	"github.com/ecluse/ecluse/internal/upstream"
 )
 
@@ -37,6 +38,9 @@ type ver struct {
 	postinstal bool
 	shaOnly    bool
 	body       string // tarball content; defaults to name@version
+	// unsigned leaves the version without dist.signatures when the registry signs;
+	// forged gives it a signature over another integrity.
+	unsigned, forged bool
 }
 
 // registry is a fake npm registry: packuments built from vers, tarballs with real digests.
@@ -51,6 +55,8 @@ type registry struct {
 	auth     []string
 	corrupt  bool // serve tarballs whose bytes do not match their digest
 	delay    chan struct{}
+	// signer, when set, signs each version added as a registry does.
+	signer *signing.Keyring
 }
 
 func newRegistry(t *testing.T) *registry {
@@ -126,6 +132,17 @@ func (r *registry) add(name string, latest string, vers ...ver) map[string]strin
 			dist["integrity"] = "sha512-" + base64.StdEncoding.EncodeToString(sum[:])
 		}
 		integrity[v.v], _ = dist["integrity"].(string)
+		if r.signer != nil && !v.unsigned {
+			signed := integrity[v.v]
+			if v.forged {
+				signed = "sha512-forged"
+			}
+			sig, err := r.signer.Sign(name, v.v, signed)
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			dist["signatures"] = []signing.Signature{sig}
+		}
 		m := map[string]any{"name": name, "version": v.v, "dist": dist}
 		if v.postinstal {
 			m["scripts"] = map[string]string{"postinstall": "node evil.js"}

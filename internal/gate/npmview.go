@@ -134,7 +134,25 @@ func (g *Gate) view(v *npm.VersionInfo, out *policy.Version, a *advice, now time
 // recorded for it, with the advice about its package. The view is written to out,
 // which the Decision refers to: out must not be refilled while the Decision is still
 // used.
+//
+// With signing on for public versions, an admitted version is then checked for a
+// registry signature (only then: a refused one costs no verification). Without a
+// valid one it is refused under the signature rule, before every rule of the
+// policy, or, in warn mode, admitted with RuleSignature among its warnings.
 func (g *Gate) decide(v *npm.VersionInfo, out *policy.Version, a *advice, now time.Time) policy.Decision {
 	g.view(v, out, a, now)
-	return g.opts.Policy.Decide(out, now)
+	d := g.opts.Policy.Decide(out, now)
+	if !d.Allowed || a == nil || !a.sig.coversPublic() {
+		return d
+	}
+	reason := a.sig.public(v)
+	switch {
+	case reason == "":
+	case a.sig.enforces():
+		out.Refusal = &policy.Refusal{Rule: RuleSignature, Reason: reason}
+		d = g.opts.Policy.Decide(out, now)
+	default:
+		d.Warned = append(d.Warned, RuleSignature)
+	}
+	return d
 }

@@ -49,6 +49,9 @@ type Document struct {
 	Cache string
 	// Warning is set when the document is served degraded (mirror without public side).
 	Warning string
+	// Signing is the x-ecluse-signing value: SignatureVerified, SignatureWarn or
+	// SignatureOff.
+	Signing string
 
 	// enc holds the compressed copy, made once per rendering and shared by every copy
 	// of this value handed out.
@@ -91,6 +94,9 @@ func (g *Gate) decideObserved(ctx context.Context, doc *npm.Packument, k known, 
 func (g *Gate) decideVersions(doc *npm.Packument, k known, now time.Time, byRule map[string]int) decided {
 	d := decided{keep: make([]bool, len(doc.Versions)), nextChange: g.opts.Policy.NextExpiry(now)}
 	a := g.adviceFor(k, doc, now)
+	if a.sig.coversPublic() {
+		a.sig.warm(len(doc.Versions), func(i int) { a.sig.public(&doc.Versions[i].Info) })
+	}
 	// One view serves every version in turn (and its digests' backing array with it):
 	// each decision is read to the end before the next version is filled in.
 	view := new(policy.Version)
@@ -164,8 +170,8 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 	}
 	// The advisory snapshot is taken once: the rendering is decided with it, and cached
 	// under its generation, so a new index takes effect on the next request.
-	k := g.known()
-	key := renderKey(q.Name, form, g.credentialKey(q.Credential), k.generation())
+	k := g.known(ctx)
+	key := renderKey(q.Name, form, g.credentialKey(q.Credential), k.generation(), k.sig.key())
 	now := g.opts.Now()
 	v, cached := g.cache.get(key, now)
 	if cached && v.(*Document).Source == SourcePublic {
@@ -217,9 +223,10 @@ func (g *Gate) Packument(ctx context.Context, q Query) (*Document, error) {
 }
 
 // renderKey is the cache key of a served rendering: the advisory snapshot's generation
-// is part of it, since the rendering was decided with that snapshot.
-func renderKey(name, form, credKey string, generation uint64) string {
-	return "r\x00" + name + "\x00" + form + "\x00" + credKey + "\x00" + strconv.FormatUint(generation, 10)
+// and the signing check's key set are part of it, since the rendering was decided with
+// them.
+func renderKey(name, form, credKey string, generation uint64, signing string) string {
+	return "r\x00" + name + "\x00" + form + "\x00" + credKey + "\x00" + strconv.FormatUint(generation, 10) + "\x00" + signing
 }
 
 // keepRendering caches doc until expires, as long as the documents it was made from
@@ -265,13 +272,20 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, k known, no
 		expires = res.expires
 		owned   int64
 	)
+	// The signing check's verdict on the private versions (nil when it does not
+	// cover them), and what it says of the answer.
+	ps := g.checkPrivateSignatures(ctx, res, k)
+	signed := SignatureOff
 	switch res.source {
 	case SourcePrivate:
-		base, keep = res.private, func(int) bool { return true }
+		base, keep = res.private, ps.keep
+		blocked, warned = ps.counts()
+		signed = k.sig.header(ps != nil, warned)
 	case SourcePublic:
 		d := g.decideObserved(ctx, res.public, k, now)
 		g.logWarned(ctx, res.public.Name, d)
 		base, keep, blocked, warned = res.public, func(i int) bool { return d.keep[i] }, d.blocked, d.warned
+		signed = k.sig.header(k.sig.coversPublic(), d.warnedBy[RuleSignature])
 		if !d.nextChange.IsZero() {
 			expires = minTime(expires, d.nextChange)
 		}
@@ -280,10 +294,13 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, k known, no
 		g.logWarned(ctx, res.public.Name, d)
 		base = npm.Union(res.private, res.public, func(i int) bool { return d.keep[i] })
 		owned = base.Footprint()
-		keep = func(int) bool { return true }
-		blocked, warned = d.blocked, d.warned
+		// Union puts the private versions first, in their order.
+		keep = ps.keep
+		pb, pw := ps.counts()
+		blocked, warned = d.blocked+pb, d.warned+pw
 		// Versions present in both are served from the mirror; do not count them as blocked.
 		blocked -= countShadowed(res.private, res.public, d.keep)
+		signed = k.sig.header(k.sig.coversPublic(), d.warnedBy[RuleSignature]+pw)
 		if !d.nextChange.IsZero() {
 			expires = minTime(expires, d.nextChange)
 		}
@@ -318,6 +335,7 @@ func (g *Gate) render(ctx context.Context, res *resolution, q Query, k known, no
 		Blocked:     blocked,
 		Warned:      warned,
 		Warning:     res.warning,
+		Signing:     signed,
 		from:        res.from,
 	}, owned, expires, nil
 }

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,6 +145,8 @@ type Artifact struct {
 	// Size is the byte length, or -1 when unknown.
 	Size   int64
 	Source string
+	// Signing is the x-ecluse-signing value (see Document.Signing).
+	Signing string
 }
 
 // Tarball decides the version again (a lockfile fetches tarballs without a packument)
@@ -157,9 +160,10 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
+	k := g.known(ctx)
 	if res.private != nil {
 		if v := res.private.Find(q.Version); v != nil {
-			return g.openPrivate(ctx, q, v)
+			return g.privateTarball(ctx, q, res, v, k)
 		}
 		if res.source == SourcePrivate {
 			return nil, &NotFoundError{Message: fmt.Sprintf("%s@%s does not exist in the private registry", q.Name, q.Version)}
@@ -171,7 +175,7 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 	}
 	var view policy.Version
 	now := g.opts.Now()
-	a := g.adviceFor(g.known(), res.public, now)
+	a := g.adviceFor(k, res.public, now)
 	dec := g.decide(&v.Info, &view, a, now)
 	for _, rule := range dec.Warned {
 		g.log.InfoContext(ctx, "warn-mode rule would deny a tarball", "package", q.Name, "version", q.Version, "rule", rule)
@@ -182,7 +186,55 @@ func (g *Gate) Tarball(ctx context.Context, q TarballQuery) (*Artifact, error) {
 		}
 		return nil, &DeniedError{Name: q.Name, Version: q.Version, Rule: dec.Rule, Message: dec.Reason()}
 	}
-	return g.openPublic(ctx, v, a)
+	art, err := g.openPublic(ctx, v, a)
+	if err == nil {
+		art.Signing = k.sig.header(k.sig.coversPublic(), count(slices.Contains(dec.Warned, RuleSignature)))
+	}
+	return art, err
+}
+
+// privateTarball serves a version the private registry has, once the signing check
+// (when it covers the version) has passed it. A version whose signature verified is
+// held to the integrity the signature covers as it streams, so the private registry
+// cannot swap the bytes under a signed manifest.
+func (g *Gate) privateTarball(ctx context.Context, q TarballQuery, res *resolution, v *npm.Version, k known) (*Artifact, error) {
+	if !k.sig.coversPrivateOf(res) {
+		art, err := g.openPrivate(ctx, q, v)
+		if err == nil {
+			art.Signing = SignatureOff
+		}
+		return art, err
+	}
+	reason := k.sig.privateVersion(res, v)
+	if reason != "" && k.sig.enforces() {
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetAttributes(keyRule.String(RuleSignature))
+		}
+		return nil, &DeniedError{Name: q.Name, Version: q.Version, Rule: RuleSignature,
+			Message: fmt.Sprintf("%s@%s is withheld by the signing policy (%s): %s", q.Name, q.Version, k.sig.mode, reason)}
+	}
+	if reason != "" {
+		g.log.WarnContext(ctx, "signing (warn mode) would withhold a tarball", "package", q.Name, "version", q.Version, "reason", reason)
+	}
+	art, err := g.openPrivate(ctx, q, v)
+	if err != nil {
+		return nil, err
+	}
+	art.Signing = k.sig.header(true, count(reason != ""))
+	if reason == "" {
+		ver, verr := newVerifier(v.Info.Integrity)
+		if verr != nil {
+			_ = art.Body.Close()
+			return nil, &UpstreamError{Message: fmt.Sprintf("%s@%s has no integrity digest Écluse can verify", q.Name, q.Version), Cause: verr, permanent: true}
+		}
+		art.Body = &verifyingBody{body: art.Body, verifier: ver, onDone: func(ok bool) {
+			if !ok {
+				g.log.ErrorContext(ctx, "private tarball does not match its signed integrity; response aborted",
+					"package", q.Name, "version", q.Version, "algorithm", ver.alg)
+			}
+		}}
+	}
+	return art, nil
 }
 
 func (g *Gate) openPrivate(ctx context.Context, q TarballQuery, v *npm.Version) (*Artifact, error) {

@@ -34,6 +34,7 @@ const (
 	headerWarned  = "X-Ecluse-Warned"
 	headerCache   = "X-Ecluse-Cache"
 	headerWarning = "X-Ecluse-Warning"
+	headerSigning = "X-Ecluse-Signing"
 )
 
 // Shared header values. net/http only reads a response's header values, so one slice
@@ -50,6 +51,7 @@ func init() {
 	for _, v := range []string{
 		gate.ContentTypeJSON, gate.ContentTypeAbbreviated,
 		gate.SourcePrivate, gate.SourcePublic, gate.SourceMirrorPublic, "hit", "miss",
+		gate.SignatureVerified, gate.SignatureWarn, gate.SignatureOff,
 	} {
 		constValues[v] = []string{v}
 	}
@@ -146,6 +148,9 @@ func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	hd[headerBlocked] = countValue(doc.Blocked)
 	hd[headerWarned] = countValue(doc.Warned)
 	hd[headerCache] = headerValue(doc.Cache)
+	if doc.Signing != "" {
+		hd[headerSigning] = headerValue(doc.Signing)
+	}
 	if doc.Warning != "" {
 		hd.Set(headerWarning, doc.Warning)
 	}
@@ -238,6 +243,9 @@ func (h *npmHandler) tarball(w http.ResponseWriter, r *http.Request, req npm.Req
 	hd := w.Header()
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set(headerSource, art.Source)
+	if art.Signing != "" {
+		hd[headerSigning] = headerValue(art.Signing)
+	}
 	if art.Size >= 0 {
 		hd.Set("Content-Length", strconv.FormatInt(art.Size, 10))
 	}

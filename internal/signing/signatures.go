@@ -13,7 +13,7 @@ const maxKeyIDChars = 256
 // it: a JSON array of objects, each with string members "keyid" and "sig"
 // (other members are ignored). Member names match exactly and may not repeat,
 // so a value that another JSON reader would see differently is refused. More
-// than 16 entries, an empty or overlong keyid or sig, or anything else is an
+// than 4 entries, an empty or overlong keyid or sig, or anything else is an
 // error wrapping ErrBadSignature; an empty text is ErrNoSignature. The error
 // never repeats the text.
 func ParseSignatures(raw string) ([]Signature, error) {

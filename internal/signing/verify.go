@@ -15,7 +15,7 @@ import (
 const (
 	// maxSignatures bounds the signatures checked for one version, so that a
 	// hostile packument cannot buy unbounded CPU; registries attach one or two.
-	maxSignatures = 16
+	maxSignatures = 4
 	// maxSigChars bounds one base64 signature: P-256 DER is at most 72 bytes and
 	// Ed25519 64, well under this.
 	maxSigChars = 1024
@@ -75,7 +75,8 @@ func NewVerifier(keys []PublicKey) *Verifier {
 //
 // When none verifies, the error wraps the most telling reason among them, in
 // this order: ErrBadSignature, ErrExpired, ErrUnsupported, ErrNoKey. No
-// signatures at all is ErrNoSignature; more than 16 is ErrBadSignature.
+// signatures at all is ErrNoSignature; more than 4 (a registry attaches one,
+// two while it rotates keys) is ErrBadSignature.
 //
 // The npm CLI is stricter: it fails a version when any of its signatures
 // fails. One good signature is enough here.
