@@ -65,6 +65,12 @@ func (m *memSource) Open(context.Context, *url.URL, redact.Secret) (io.ReadClose
 // rules, deciding at a clock that quarantines the newest fifth of the versions.
 func benchGate(tb testing.TB, name string, raw []byte, at time.Time) *Gate {
 	tb.Helper()
+	return benchGateWith(tb, name, raw, at, nil)
+}
+
+// benchGateWith is benchGate with options changed by mutate (nil for none).
+func benchGateWith(tb testing.TB, name string, raw []byte, at time.Time, mutate func(*Options)) *Gate {
+	tb.Helper()
 	pol, errs := policy.Build(json.RawMessage(`{
 		"deny-scripts":{"type":"DenyInstallTimeExecution","precedence":200},
 		"exceptions":{"type":"AllowPackages","packages":["@corp/*","left-pad@^1"]},
@@ -72,7 +78,7 @@ func benchGate(tb testing.TB, name string, raw []byte, at time.Time) *Gate {
 	if len(errs) > 0 {
 		tb.Fatal(errs)
 	}
-	return New(Options{
+	opts := Options{
 		Private:   &memSource{origin: "private", docs: map[string][]byte{}},
 		Public:    &memSource{origin: "public", docs: map[string][]byte{name: raw}},
 		Policy:    pol,
@@ -80,7 +86,11 @@ func benchGate(tb testing.TB, name string, raw []byte, at time.Time) *Gate {
 		Limits:    npm.Limits{MaxBytes: 64 << 20, MaxVersions: 100000, MaxDepth: 64},
 		CacheTTL:  time.Hour,
 		Now:       func() time.Time { return at },
-	})
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	return New(opts)
 }
 
 // quarantineClock picks a decision time at which roughly a fifth of the versions are

@@ -19,7 +19,7 @@ import (
 )
 
 // testKeyring makes a P-256 keyring; expires, when set, is the key's expiry.
-func testKeyring(t *testing.T, expires time.Time) *signing.Keyring {
+func testKeyring(t testing.TB, expires time.Time) *signing.Keyring {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
