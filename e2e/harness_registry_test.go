@@ -46,6 +46,9 @@ type Ver struct {
 	ShasumOnly bool
 	// Deprecated, if not empty, is the version's deprecation message.
 	Deprecated string
+	// Signatures, when set, is served as the version's dist.signatures, as a registry
+	// that signs serves it. Nil means none.
+	Signatures any
 }
 
 // builtVersion is a Ver with its tarball made.
@@ -151,6 +154,9 @@ func (b *builtVersion) manifest(name, tarball string) map[string]any {
 	dist := map[string]any{"tarball": tarball, "shasum": b.shasum}
 	if !b.ShasumOnly {
 		dist["integrity"] = b.integrity
+	}
+	if b.Signatures != nil {
+		dist["signatures"] = b.Signatures
 	}
 	m := map[string]any{
 		"name":        name,

@@ -45,6 +45,13 @@ type writeWorld struct {
 
 func startWriteWorld(t *testing.T) *writeWorld {
 	t.Helper()
+	return startWriteWorldWith(t, `{"mounts": {"npm": {"path": "/"}}, "internal": ["@corp/*", "e2e-claimed"]}`, nil)
+}
+
+// startWriteWorldWith is startWriteWorld with document as PROXY_CONFIG; setup, when
+// set, runs on the public fixture registry before Écluse starts.
+func startWriteWorldWith(t *testing.T, document string, setup func(*FixtureRegistry)) *writeWorld {
+	t.Helper()
 	w := &writeWorld{public: newFixtureRegistry(t), private: startVerdaccio(t)}
 	old := 30 * 24 * time.Hour
 	w.public.Add(Pkg{Name: "e2e-taken", Versions: []Ver{{Version: "1.0.0", PublishedAgo: old}}})
@@ -65,7 +72,10 @@ func startWriteWorld(t *testing.T) *writeWorld {
 	}
 	env := baseEnv(w.public.URL, w.private.URL)
 	env["PROXY_SIGNING_KEY_FILE"] = keyFile
-	env["PROXY_CONFIG"] = `{"mounts": {"npm": {"path": "/"}}, "internal": ["@corp/*", "e2e-claimed"]}`
+	env["PROXY_CONFIG"] = document
+	if setup != nil {
+		setup(w.public)
+	}
 	w.ecluse = startEcluse(t, env)
 	w.registry = w.ecluse.URL + "/"
 	return w

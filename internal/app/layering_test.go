@@ -40,7 +40,7 @@ func TestLayering(t *testing.T) {
 		"internal/mirror":            {"internal/instrument", "internal/queue", "internal/mirror/credential", "internal/npm", "internal/redact", "internal/upstream", "internal/egress", "internal/budget"},
 
 		"internal/upstream": {"internal/instrument", "internal/egress", "internal/redact", "internal/budget"},
-		"internal/gate":     {"internal/instrument", "internal/advisory", "internal/npm", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
+		"internal/gate":     {"internal/instrument", "internal/advisory", "internal/npm", "internal/policy", "internal/signing", "internal/upstream", "internal/redact", "internal/budget", "internal/egress"},
 		"internal/observe":  {},
 		"internal/modgate":  {"internal/instrument", "internal/advisory", "internal/gomod", "internal/policy", "internal/upstream", "internal/redact", "internal/budget", "internal/source"},
 		"internal/publish":  {"internal/npm", "internal/redact", "internal/signing", "internal/upstream"},

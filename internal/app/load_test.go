@@ -3,7 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +126,63 @@ func TestCheckReportListsMountsWithTheirPolicies(t *testing.T) {
 	npmRules := rep.Mounts[0].Policy.Rules
 	if npmRules[len(npmRules)-1].Name != "min-age" || npmRules[len(npmRules)-1].AgeSeconds != 7*24*3600 {
 		t.Errorf("npm mount policy = %+v, want the defaults", rep.Mounts[0].Policy)
+	}
+}
+
+// TestLoadSigning: each LoadedMount carries its resolved signing value, and the
+// signing problems are reported by the whole load.
+func TestLoadSigning(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "signing.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const goMount = `"go":{"path":"/go/","ecosystem":"go","publicUpstreamUrl":"https://go.example.test/","checksumDatabase":{"key":"db.example.test+01234567+AAAA"}`
+	tests := []struct {
+		name   string
+		env    map[string]string
+		mounts map[string]string // each mount's Signing, when there is no problem
+		want   string            // a problem's text; empty means none
+	}{
+		{"default off", nil, map[string]string{"npm": config.SigningOff}, ""},
+		{"top level with a key", map[string]string{"PROXY_CONFIG": `{"signing":"all"}`, "PROXY_SIGNING_KEY_FILE": keyFile},
+			map[string]string{"npm": config.SigningAll}, ""},
+		{"mount override, go untouched", map[string]string{"PROXY_SIGNING_KEY_FILE": keyFile,
+			"PROXY_CONFIG": `{"signing":"warn","mounts":{"web":{"path":"/"},"corp":{"path":"/corp/","signing":"internal"},` + goMount + `}}}`},
+			map[string]string{"web": config.SigningWarn, "corp": config.SigningInternal, "go": config.SigningOff}, ""},
+		{"warn without a key file", map[string]string{"PROXY_CONFIG": `{"signing":"warn"}`}, map[string]string{"npm": config.SigningWarn}, ""},
+		{"bad value", map[string]string{"PROXY_CONFIG": `{"signing":"yes"}`}, nil, `signing: unknown value "yes" (want off, warn, internal or all)`},
+		{"go mount", map[string]string{"PROXY_CONFIG": `{"mounts":{"npm":{"path":"/"},` + goMount + `,"signing":"all"}}}`, "PROXY_SIGNING_KEY_FILE": keyFile},
+			nil, "mounts.go.signing: applies to npm mounts only"},
+		{"internal without a key file", map[string]string{"PROXY_CONFIG": `{"mounts":{"web":{"path":"/","signing":"internal"}}}`}, nil,
+			`PROXY_SIGNING_KEY_FILE: is required when mounts.web.signing is "internal"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, problems := Load(envSource(tt.env))
+			if tt.want != "" {
+				if !strings.Contains(problems.Error(), tt.want) {
+					t.Errorf("problems = %v, want %q", problems, tt.want)
+				}
+				return
+			}
+			if len(problems) > 0 {
+				t.Fatal(problems)
+			}
+			got := map[string]string{}
+			for _, m := range l.Mounts {
+				got[m.Name] = m.Signing
+			}
+			if !maps.Equal(got, tt.mounts) {
+				t.Errorf("mounts' Signing = %v, want %v", got, tt.mounts)
+			}
+		})
 	}
 }

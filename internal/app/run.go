@@ -19,6 +19,7 @@ import (
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/observe"
 	"github.com/ecluse/ecluse/internal/policy"
+	"github.com/ecluse/ecluse/internal/publish"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/server"
 	"github.com/ecluse/ecluse/internal/upstream"
@@ -196,11 +197,15 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 		case config.EcosystemPyPI:
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, Handler: buildPyPIMount(l, m, sh, mlog)})
 		default:
-			g := buildGate(l, m, sh, mlog)
+			// One cache of the public registry's signing keys serves the keys endpoint
+			// and the read path's signature checks.
+			public, private := mountUpstreams(cfg, m, sh, mlog)
+			keys := publish.NewRegistryKeys(public, nil, mlog.With("component", "signing-keys"))
+			g := buildGate(l, m, sh, keys, mlog)
 			gates = append(gates, g)
 			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
 			mounts = append(mounts, server.Mount{Name: m.Name, Path: m.Path, NPM: serveNPM, Explain: explain, Audit: server.AuditHandler(adv),
-				Writes: buildWriter(l, m, sh, g, mlog)})
+				Writes: buildWriter(l, m, public, private, keys, g, mlog)})
 		}
 	}
 	srv := server.New(server.Options{
@@ -221,7 +226,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 }
 
 // buildGate wires an npm mount: its two upstream clients and its gate.
-func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate {
+func buildGate(l *Loaded, m LoadedMount, sh shared, keys *publish.RegistryKeys, log *slog.Logger) *gate.Gate {
 	cfg := l.Config
 	trusted := egress.NewTrusted(m.PrivateUpstream, egress.TrustedOptions{Logger: log})
 	private := upstream.New(upstream.Options{
@@ -277,6 +282,7 @@ func buildGate(l *Loaded, m LoadedMount, sh shared, log *slog.Logger) *gate.Gate
 		TarballManifest: tarballChecks(cfg.TarballManifest),
 		Mirror:          jobs,
 		Advisories:      sh.advisories,
+		Signing:         signingOptions(l, m, keys),
 		Logger:          log,
 	})
 }

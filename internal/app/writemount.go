@@ -4,23 +4,26 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/ecluse/ecluse/internal/config"
 	"github.com/ecluse/ecluse/internal/gate"
 	"github.com/ecluse/ecluse/internal/npm"
 	"github.com/ecluse/ecluse/internal/publish"
 	"github.com/ecluse/ecluse/internal/redact"
 	"github.com/ecluse/ecluse/internal/server"
+	"github.com/ecluse/ecluse/internal/signing"
+	"github.com/ecluse/ecluse/internal/upstream"
 )
 
 // buildWriter wires an npm mount's write path: writes go to the mount's private
 // registry (credentialled by its strategy), the public registry is asked only whether
-// a published name exists there and for its keys, and PROXY_SIGNING_KEY_FILE's keys
-// sign what is published.
-func buildWriter(l *Loaded, m LoadedMount, sh shared, g *gate.Gate, log *slog.Logger) server.Writes {
+// a published name exists there and for its keys (through keys, shared with the read
+// path), and PROXY_SIGNING_KEY_FILE's keys sign what is published.
+func buildWriter(l *Loaded, m LoadedMount, public, private *upstream.Client, keys *publish.RegistryKeys, g *gate.Gate, log *slog.Logger) server.Writes {
 	cfg := l.Config
-	public, private := mountUpstreams(cfg, m, sh, log)
 	return publish.New(publish.Options{
 		Private:      private,
 		Public:       public,
+		PublicKeys:   keys,
 		Internal:     m.Internal.Match,
 		Keys:         l.Keys,
 		Admitted:     admittedBy(g),
@@ -28,6 +31,25 @@ func buildWriter(l *Loaded, m LoadedMount, sh shared, g *gate.Gate, log *slog.Lo
 		MaxReadBytes: cfg.MaxResponseBytes,
 		Logger:       log.With("component", "write-path"),
 	})
+}
+
+// signingOptions turns a mount's signing setting into the read path's check: internal
+// versions are held to Écluse's own keys (every key in PROXY_SIGNING_KEY_FILE, expired
+// ones with their expiry), public ones to the public registry's, read through keys.
+func signingOptions(l *Loaded, m LoadedMount, keys *publish.RegistryKeys) gate.SigningOptions {
+	o := gate.SigningOptions{Public: keys}
+	switch m.Signing {
+	case config.SigningWarn:
+		o.Mode = gate.SigningWarn
+	case config.SigningInternal:
+		o.Mode = gate.SigningInternal
+	case config.SigningAll:
+		o.Mode = gate.SigningAll
+	}
+	if l.Keys != nil {
+		o.Own = signing.NewVerifier(l.Keys.PublicKeys())
+	}
+	return o
 }
 
 // admittedBy answers, from the read path's own decision, where name@version is served

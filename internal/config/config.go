@@ -31,6 +31,12 @@ const (
 	MetricsOff        = "off"
 	MetricsPrometheus = "prometheus"
 
+	// What the document's "signing" key asks of an npm mount (see Mount.Signing).
+	SigningOff      = "off"
+	SigningWarn     = "warn"
+	SigningInternal = "internal"
+	SigningAll      = "all"
+
 	// MaxCodeArtifactTokenSeconds is the longest token lifetime CodeArtifact grants.
 	MaxCodeArtifactTokenSeconds = 43200
 )
@@ -142,6 +148,10 @@ type Config struct {
 	Internal []string
 	// TarballManifest is the document's tarballManifest setting, defaults filled in.
 	TarballManifest TarballManifest
+	// Signing is the document's top-level "signing" value (SigningOff when absent):
+	// what an npm mount without its own "signing" inherits. What applies to a mount
+	// is its Mount.Signing.
+	Signing string
 	// Mounts are the ecosystems served, each under its path prefix, sorted by path. The
 	// environment alone describes one npm mount at "/"; a document's "mounts" map
 	// replaces it. Never empty after a Load without problems.
@@ -197,6 +207,11 @@ type Mount struct {
 	RulesPath string
 	// ChecksumDatabase is a go mount's checksum database. Zero for other ecosystems.
 	ChecksumDatabase ChecksumDatabase
+	// Signing is the signatures the mount requires: SigningOff, SigningWarn,
+	// SigningInternal or SigningAll; the mount's own "signing", else the top-level
+	// one. Always SigningOff on a mount of another ecosystem than npm. After a Load
+	// without problems, SigningInternal and SigningAll come with a SigningKeyFile.
+	Signing string
 	// FilesUpstream is a pypi mount's files host: where the public index's pages may
 	// point for the files themselves (an index and its files are often on different
 	// hosts). Its origin is added to the egress allowlist, and a public file URL is

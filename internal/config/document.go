@@ -35,6 +35,9 @@ type Document struct {
 	// TarballManifest says what a difference between a public tarball's own
 	// package.json and the registry's metadata does. Nil means the defaults.
 	TarballManifest *TarballManifestDoc `json:"tarballManifest,omitempty"`
+	// Signing is what the npm mounts require of signatures: "off", "warn",
+	// "internal" or "all" (checked by Load). Empty means "off".
+	Signing string `json:"signing,omitempty"`
 }
 
 // EgressDoc is the document's "egress" section.
@@ -78,6 +81,9 @@ type MountDoc struct {
 	// FilesUpstreamURL is a pypi mount's files host (see Mount.FilesUpstream). Empty
 	// means the public index's own origin only.
 	FilesUpstreamURL string `json:"filesUpstreamUrl,omitempty"`
+	// Signing overrides the document's signing for this mount (npm mounts only).
+	// Empty means inherit.
+	Signing string `json:"signing,omitempty"`
 }
 
 // ChecksumDatabaseDoc is a go mount's "checksumDatabase": the database whose signed
@@ -108,6 +114,7 @@ func ParseDocument(b []byte) (*Document, error) {
 		Egress             *EgressDoc                 `json:"egress"`
 		Mounts             map[string]json.RawMessage `json:"mounts"`
 		TarballManifest    json.RawMessage            `json:"tarballManifest"`
+		Signing            json.RawMessage            `json:"signing"`
 	}
 	if err := strictUnmarshal(b, &shadow); err != nil {
 		return nil, err
@@ -118,6 +125,11 @@ func ParseDocument(b []byte) (*Document, error) {
 		Egress:             shadow.Egress,
 	}
 	var errs []error
+	if v, err := parseSigning("signing", shadow.Signing); err != nil {
+		errs = append(errs, err)
+	} else {
+		d.Signing = v
+	}
 	if err := checkObject(shadow.Rules); err != nil {
 		errs = append(errs, fmt.Errorf("rules: %w", err))
 	} else {
@@ -141,6 +153,17 @@ func ParseDocument(b []byte) (*Document, error) {
 	if shadow.Mounts != nil {
 		d.Mounts = make(map[string]*MountDoc, len(shadow.Mounts))
 		for _, name := range sortedKeys(shadow.Mounts) {
+			// "signing" is read raw first, so that a value of the wrong type is
+			// reported with the values allowed.
+			var sig struct {
+				Signing json.RawMessage `json:"signing"`
+			}
+			if json.Unmarshal(shadow.Mounts[name], &sig) == nil {
+				if _, err := parseSigning("mounts."+name+".signing", sig.Signing); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
 			var m MountDoc
 			if err := strictUnmarshal(shadow.Mounts[name], &m); err != nil {
 				errs = append(errs, fmt.Errorf("mounts.%s: %w", name, err))
@@ -158,6 +181,21 @@ func ParseDocument(b []byte) (*Document, error) {
 		return nil, errors.Join(errs...)
 	}
 	return d, nil
+}
+
+// parseSigning reads a "signing" value as written: absent or null is "", anything but
+// a non-empty string an error naming path and the values allowed. Which strings are
+// allowed is checked by Load, with the rest of the document's values.
+func parseSigning(path string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || s == "" {
+		return "", fmt.Errorf(`%s: expected "off", "warn", "internal" or "all", got %s`, path, clipJSON(raw))
+	}
+	return s, nil
 }
 
 // checkObject accepts an absent value, null or a JSON object: what a "rules" key may

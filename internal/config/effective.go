@@ -57,6 +57,7 @@ type Effective struct {
 	WorkerStallSeconds         int64         `json:"MIRROR_WORKER_STALL_SECONDS"`
 	CredentialStrategy         string        `json:"credentialStrategy"`
 	Internal                   []string      `json:"internal"`
+	Signing                    string        `json:"signing"`
 	DocumentSource             string        `json:"documentSource,omitempty"`
 
 	// TarballManifest is the document's tarballManifest setting.
@@ -76,6 +77,8 @@ type EffectiveMount struct {
 	Internal           []string `json:"internal"`
 	// Policy names the document policy the mount uses; "" means the top-level rules.
 	Policy string `json:"policy"`
+	// Signing is the mount's resolved signing value ("off" on a non-npm mount).
+	Signing string `json:"signing"`
 	// ChecksumDatabaseKey and ChecksumDatabaseURL are a go mount's database settings
 	// as configured ("" means the default).
 	ChecksumDatabaseKey string `json:"checksumDatabaseKey,omitempty"`
@@ -140,6 +143,7 @@ func (c *Config) Effective() Effective {
 		WorkerStallSeconds:         int64(c.Mirror.WorkerStallAfter.Seconds()),
 		CredentialStrategy:         c.CredentialStrategy,
 		Internal:                   append([]string{}, c.Internal...),
+		Signing:                    c.Signing,
 		TarballManifest:            c.TarballManifest,
 		DocumentSource:             c.DocumentSource,
 	}
@@ -149,7 +153,7 @@ func (c *Config) Effective() Effective {
 			Name: m.Name, Path: m.Path, Ecosystem: m.Ecosystem,
 			PrivateUpstream: urlString(m.PrivateUpstream), PublicUpstream: urlString(m.PublicUpstream),
 			CredentialStrategy: m.CredentialStrategy, Internal: append([]string{}, m.Internal...),
-			Policy: m.PolicyName, ChecksumDatabaseKey: m.ChecksumDatabase.Key, ChecksumDatabaseURL: urlString(m.ChecksumDatabase.URL),
+			Policy: m.PolicyName, Signing: m.Signing, ChecksumDatabaseKey: m.ChecksumDatabase.Key, ChecksumDatabaseURL: urlString(m.ChecksumDatabase.URL),
 			FilesUpstream: urlString(m.FilesUpstream),
 		})
 	}

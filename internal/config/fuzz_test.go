@@ -10,6 +10,7 @@ func FuzzParseDocument(f *testing.F) {
 		`{"rules":{"x":{"type":"AllowPackages","packages":["a",{"pattern":"b@^1","reason":"r","expires":"2030-01-01"}]}}}`,
 		`{"internal":["@corp/*"],"egress":{"allowedHosts":["a.example.test"]},"credentialStrategy":"service"}`,
 		`{"mounts":{"npm":{"path":"/","privateUpstreamUrl":"http://x/"}}}`,
+		`{"signing":"all","mounts":{"npm":{"path":"/","signing":"warn"},"go":{"path":"/go/","ecosystem":"go","signing":1}}}`,
 		`{"rules":{"a":{"x":1}}} trailing`,
 		`[1,2,3]`,
 	}

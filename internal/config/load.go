@@ -71,6 +71,7 @@ func Defaults() Config {
 		CVESyncInterval:     time.Hour,
 		CVEMaxDownloadBytes: 1 << 30,
 		CredentialStrategy:  StrategyPassthrough,
+		Signing:             SigningOff,
 		TarballManifest:     TarballManifest{Scripts: ManifestRefuse, Dependencies: ManifestWarn},
 		Mirror: Mirror{
 			CredentialProvider: CredentialStatic,
@@ -528,6 +529,13 @@ func (l *loader) validateDocument(c *Config) {
 	}
 	c.Internal = d.Internal
 	l.validatePatterns("internal", d.Internal)
+	if d.Signing != "" {
+		if !validSigning(d.Signing) {
+			l.addf("signing", "unknown value %q (want off, warn, internal or all)", d.Signing)
+		} else {
+			c.Signing = d.Signing
+		}
+	}
 	l.validateTarballManifest(c)
 	if d.Egress != nil {
 		for i, h := range d.Egress.AllowedHosts {
@@ -555,8 +563,11 @@ func (l *loader) resolveMounts(c *Config) {
 			Name: EcosystemNPM, Path: "/", Ecosystem: EcosystemNPM,
 			PrivateUpstream: c.PrivateUpstream, PublicUpstream: c.PublicUpstream,
 			CredentialStrategy: c.CredentialStrategy, Internal: c.Internal, InternalPath: "internal",
-			Rules: d.Rules, RulesPath: "rules",
+			Rules: d.Rules, RulesPath: "rules", Signing: c.Signing,
 		}}
+		if msg := signingNeedsKey(c, c.Signing, fmt.Sprintf("signing is %q (the npm mount at /)", c.Signing)); msg != "" {
+			l.addf("PROXY_SIGNING_KEY_FILE", "%s", msg)
+		}
 		return
 	}
 	for _, name := range sortedKeys(d.Mounts) {
@@ -688,10 +699,54 @@ func (l *loader) resolveMount(c *Config, name string, md *MountDoc) (Mount, bool
 		}
 		m.FilesUpstream = parse("filesUpstreamUrl", md.FilesUpstreamURL)
 	}
+	if signing, path, msg := resolveSigning(c, name, m.Ecosystem, md.Signing); msg != "" {
+		fail(path, "%s", msg)
+	} else {
+		m.Signing = signing
+	}
 	if md.CredentialStrategy == StrategyService && m.PrivateUpstream != nil && !c.PrivateUpstreamToken.IsSet() {
 		fail("PRIVATE_UPSTREAM_TOKEN", "is required when credentialStrategy is service (mounts.%s)", name)
 	}
 	return m, ok
+}
+
+// resolveSigning returns the signing value of mount name, of ecosystem eco, whose own
+// "signing" key holds own ("" when absent); or the problem with it and the path to
+// report it under.
+func resolveSigning(c *Config, name, eco, own string) (value, path, msg string) {
+	at := "mounts." + name + ".signing"
+	if own != "" && !validSigning(own) {
+		return "", at, fmt.Sprintf("unknown value %q (want off, warn, internal or all)", own)
+	}
+	if eco != EcosystemNPM {
+		// The top-level value is npm's; it is not applied to another ecosystem.
+		if own != "" && own != SigningOff {
+			return "", at, fmt.Sprintf("applies to npm mounts only (this is a %s mount): remove it or set it to off", eco)
+		}
+		return SigningOff, "", ""
+	}
+	value, where := c.Signing, fmt.Sprintf("signing is %q (inherited by mounts.%s)", c.Signing, name)
+	if own != "" {
+		value, where = own, fmt.Sprintf("%s is %q", at, own)
+	}
+	if msg := signingNeedsKey(c, value, where); msg != "" {
+		return "", "PROXY_SIGNING_KEY_FILE", msg
+	}
+	return value, "", ""
+}
+
+// signingNeedsKey returns the problem with a signing value that requires Écluse's own
+// signatures (internal or all) while PROXY_SIGNING_KEY_FILE is unset, or "". where
+// says which setting holds the value and for which mount.
+func signingNeedsKey(c *Config, value, where string) string {
+	if c.SigningKeyFile != "" || (value != SigningInternal && value != SigningAll) {
+		return ""
+	}
+	return "is required when " + where + ": without a signing key no internal version carries a valid signature, so every one would be refused"
+}
+
+func validSigning(s string) bool {
+	return s == SigningOff || s == SigningWarn || s == SigningInternal || s == SigningAll
 }
 
 func definedPolicies(p map[string]*PolicyDoc) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -353,6 +354,118 @@ func TestLoadMetrics(t *testing.T) {
 			want := fmt.Sprintf(`"PROXY_METRICS":%q,"PROXY_METRICS_PORT":%d`, tt.metrics, tt.port)
 			if !strings.Contains(string(b), want) {
 				t.Errorf("check-config JSON = %s, want it to hold %s", b, want)
+			}
+		})
+	}
+}
+
+// TestSigningSetting: the document's "signing", top level and per mount, as Load
+// resolves it for each mount and as check-config prints it.
+func TestSigningSetting(t *testing.T) {
+	const goMount = `"go":{"path":"/go/","ecosystem":"go","publicUpstreamUrl":"https://go.example.test/"`
+	const pypiMount = `"py":{"path":"/pypi/","ecosystem":"pypi","publicUpstreamUrl":"https://pypi.example.test/"`
+	const keyFile = "/keys/ecluse.pem"
+	tests := []struct {
+		name    string
+		doc     string // PROXY_CONFIG; empty means unset
+		keyFile string // PROXY_SIGNING_KEY_FILE; empty means unset
+		top     string // the top-level value, when there is no problem
+		mounts  map[string]string
+		want    []string // substrings, one per problem; empty means none
+	}{
+		{name: "default off without a document", top: "off", mounts: map[string]string{"npm": "off"}},
+		{name: "default off when absent", doc: `{"internal":["@corp/*"]}`, top: "off", mounts: map[string]string{"npm": "off"}},
+		{name: "null is absent", doc: `{"signing":null,"mounts":{"web":{"path":"/","signing":null}}}`, top: "off", mounts: map[string]string{"web": "off"}},
+		{name: "top level warn", doc: `{"signing":"warn"}`, top: "warn", mounts: map[string]string{"npm": "warn"}},
+		{name: "top level internal with a key", doc: `{"signing":"internal"}`, keyFile: keyFile, top: "internal", mounts: map[string]string{"npm": "internal"}},
+		{name: "top level all with a key", doc: `{"signing":"all"}`, keyFile: keyFile, top: "all", mounts: map[string]string{"npm": "all"}},
+		{name: "explicitly off", doc: `{"signing":"off"}`, top: "off", mounts: map[string]string{"npm": "off"}},
+		{name: "mounts inherit or override", keyFile: keyFile,
+			doc: `{"signing":"warn","mounts":{"a":{"path":"/a/"},"b":{"path":"/b/","signing":"internal"},"c":{"path":"/c/","signing":"off"},"d":{"path":"/d/","signing":"all"}}}`,
+			top: "warn", mounts: map[string]string{"a": "warn", "b": "internal", "c": "off", "d": "all"}},
+		{name: "a mount turns it off", doc: `{"signing":"all","mounts":{"web":{"path":"/","signing":"off"}}}`, keyFile: keyFile,
+			top: "all", mounts: map[string]string{"web": "off"}},
+		{name: "top level not applied to go or pypi", doc: `{"signing":"all","mounts":{"npm":{"path":"/"},` + goMount + `},` + pypiMount + `}}}`, keyFile: keyFile,
+			top: "all", mounts: map[string]string{"npm": "all", "go": "off", "py": "off"}},
+		{name: "top level internal with only a go mount needs no key", doc: `{"signing":"internal","mounts":{` + goMount + `}}}`,
+			top: "internal", mounts: map[string]string{"go": "off"}},
+		{name: "off on a go mount", doc: `{"mounts":{` + goMount + `,"signing":"off"}}}`, top: "off", mounts: map[string]string{"go": "off"}},
+		{name: "warn without a key file", doc: `{"mounts":{"web":{"path":"/","signing":"warn"}}}`, top: "off", mounts: map[string]string{"web": "warn"}},
+		{name: "go mount", doc: `{"mounts":{` + goMount + `,"signing":"warn"}}}`,
+			want: []string{`mounts.go.signing: applies to npm mounts only (this is a go mount): remove it or set it to off`}},
+		{name: "pypi mount", doc: `{"mounts":{` + pypiMount + `,"signing":"all"}}}`, keyFile: keyFile,
+			want: []string{`mounts.py.signing: applies to npm mounts only (this is a pypi mount)`}},
+		{name: "unknown top-level value", doc: `{"signing":"strict"}`,
+			want: []string{`signing: unknown value "strict" (want off, warn, internal or all)`}},
+		{name: "values are exact", doc: `{"mounts":{"web":{"path":"/","signing":"ALL"}}}`, keyFile: keyFile,
+			want: []string{`mounts.web.signing: unknown value "ALL" (want off, warn, internal or all)`}},
+		{name: "unknown value on a go mount", doc: `{"mounts":{` + goMount + `,"signing":"on"}}}`,
+			want: []string{`mounts.go.signing: unknown value "on" (want off, warn, internal or all)`}},
+		{name: "not a string", doc: `{"signing":true}`,
+			want: []string{`signing: expected "off", "warn", "internal" or "all", got true`}},
+		{name: "not a string on a mount", doc: `{"mounts":{"web":{"path":"/","signing":["all"]}}}`,
+			want: []string{`mounts.web.signing: expected "off", "warn", "internal" or "all", got ["all"]`}},
+		{name: "empty string", doc: `{"signing":""}`,
+			want: []string{`signing: expected "off", "warn", "internal" or "all", got ""`}},
+		{name: "internal without a key file", doc: `{"signing":"internal"}`,
+			want: []string{`PROXY_SIGNING_KEY_FILE: is required when signing is "internal" (the npm mount at /): without a signing key no internal version carries a valid signature, so every one would be refused`}},
+		{name: "all inherited without a key file", doc: `{"signing":"all","mounts":{"web":{"path":"/"}}}`,
+			want: []string{`PROXY_SIGNING_KEY_FILE: is required when signing is "all" (inherited by mounts.web)`}},
+		{name: "a mount's internal without a key file", doc: `{"signing":"warn","mounts":{"web":{"path":"/"},"corp":{"path":"/corp/","signing":"internal"}}}`,
+			want: []string{`PROXY_SIGNING_KEY_FILE: is required when mounts.corp.signing is "internal"`}},
+		{name: "a mount's all without a key file", doc: `{"mounts":{"web":{"path":"/","signing":"all"}}}`,
+			want: []string{`PROXY_SIGNING_KEY_FILE: is required when mounts.web.signing is "all"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			over := map[string]string{}
+			if tt.doc != "" {
+				over["PROXY_CONFIG"] = tt.doc
+			}
+			if tt.keyFile != "" {
+				over["PROXY_SIGNING_KEY_FILE"] = tt.keyFile
+			}
+			c, problems := Load(Source{Getenv: env(over)})
+			if len(problems) != len(tt.want) {
+				t.Fatalf("Load(%s) problems = %v, want %d", tt.doc, problems, len(tt.want))
+			}
+			for i, want := range tt.want {
+				if got := problems[i].String(); !strings.Contains(got, want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, got, want)
+				}
+			}
+			if len(tt.want) > 0 {
+				return
+			}
+			got := map[string]string{}
+			for _, m := range c.Mounts {
+				got[m.Name] = m.Signing
+			}
+			if c.Signing != tt.top || !maps.Equal(got, tt.mounts) {
+				t.Errorf("Signing = %q, mounts %v, want %q, %v", c.Signing, got, tt.top, tt.mounts)
+			}
+			b, err := json.Marshal(c.Effective())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var eff struct {
+				Signing *string `json:"signing"`
+				Mounts  []struct {
+					Name    string  `json:"name"`
+					Signing *string `json:"signing"`
+				} `json:"mounts"`
+			}
+			if err := json.Unmarshal(b, &eff); err != nil {
+				t.Fatal(err)
+			}
+			shown := map[string]string{}
+			for _, m := range eff.Mounts {
+				if m.Signing != nil {
+					shown[m.Name] = *m.Signing
+				}
+			}
+			if eff.Signing == nil || *eff.Signing != tt.top || !maps.Equal(shown, tt.mounts) {
+				t.Errorf("check-config shows signing %v, mounts %v; want %q, %v", eff.Signing, shown, tt.top, tt.mounts)
 			}
 		})
 	}

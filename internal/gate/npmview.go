@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -149,7 +150,7 @@ func (g *Gate) decide(v *npm.VersionInfo, out *policy.Version, a *advice, now ti
 	switch {
 	case reason == "":
 	case a.sig.enforces():
-		out.Refusal = &policy.Refusal{Rule: RuleSignature, Reason: reason}
+		out.Refusal = &policy.Refusal{Rule: RuleSignature, Reason: fmt.Sprintf("%s@%s is withheld by the signing policy (%s): %s", v.Name, v.Version, a.sig.mode, reason)}
 		d = g.opts.Policy.Decide(out, now)
 	default:
 		d.Warned = append(d.Warned, RuleSignature)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/ecluse/ecluse/internal/gate"
 )
 
 // Error is an error with an HTTP status and a message safe to show the client. Cause,
@@ -74,6 +76,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if st, msg, ok := s.classify(err); ok {
 			status, public = st, msg
 		}
+	}
+	var denied *gate.DeniedError
+	if errors.As(err, &denied) && denied.Rule != "" {
+		w.Header().Set(headerRule, oneLine(denied.Rule, 128))
 	}
 	var busy retryAfterer
 	if errors.As(err, &busy) {

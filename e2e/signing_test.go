@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecluse/ecluse/internal/signing"
+)
+
+// publicSigner is the key the fixture public registry signs its versions with, and
+// serves at /-/npm/v1/keys, as a registry that signs does.
+func publicSigner(t *testing.T) *signing.Keyring {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := signing.ParsePEM(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
+}
+
+// TestSigningAllEndToEnd runs Écluse with "signing": "all" in front of a fixture public
+// registry that signs (one version of e2e-signed is left unsigned) and a real
+// Verdaccio. What npm publishes through Écluse is signed and installs; what was put
+// into Verdaccio behind Écluse's back, unsigned, is withheld and its tarball refused;
+// the unsigned public version cannot be installed while the signed one can.
+func TestSigningAllEndToEnd(t *testing.T) {
+	ring := publicSigner(t)
+	old := 30 * 24 * time.Hour
+	w := startWriteWorldWith(t, `{"mounts": {"npm": {"path": "/", "signing": "all"}}, "internal": ["@corp/*"]}`, func(pub *FixtureRegistry) {
+		pkg := Pkg{Name: "e2e-signed", Versions: []Ver{{Version: "1.0.0", PublishedAgo: old}, {Version: "1.1.0", PublishedAgo: old}}}
+		pub.Add(pkg)
+		sig, err := ring.Sign("e2e-signed", "1.0.0", pub.Integrity("e2e-signed", "1.0.0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg.Versions[0].Signatures = []signing.Signature{sig}
+		pub.Add(pkg) // the same bytes, now with 1.0.0 signed
+		keys, err := json.Marshal(signing.KeysDocument{Keys: ring.PublicKeys()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub.Intercept(func(rw http.ResponseWriter, req *http.Request) bool {
+			if req.URL.Path != "/-/npm/v1/keys" {
+				return false
+			}
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = rw.Write(keys)
+			return true
+		})
+	})
+
+	// Public: only the signed version is served, and the header says so.
+	r := fetch(t, w.registry+"e2e-signed", nil)
+	if r.status != http.StatusOK || r.header.Get("X-Ecluse-Signing") != "verified" {
+		t.Fatalf("GET e2e-signed = %d, x-ecluse-signing %q", r.status, r.header.Get("X-Ecluse-Signing"))
+	}
+	var doc struct {
+		Versions map[string]json.RawMessage `json:"versions"`
+		DistTags map[string]string          `json:"dist-tags"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Versions["1.1.0"]; ok || doc.Versions["1.0.0"] == nil || doc.DistTags["latest"] != "1.0.0" {
+		t.Fatalf("served versions %v, latest %q: want 1.0.0 only", keysOf(doc.Versions), doc.DistTags["latest"])
+	}
+	r = fetch(t, w.registry+"e2e-signed/-/e2e-signed-1.1.0.tgz", nil)
+	if r.status != http.StatusForbidden || r.header.Get("X-Ecluse-Rule") != "signature" {
+		t.Errorf("tarball of the unsigned public version = %d, rule %q: %s", r.status, r.header.Get("X-Ecluse-Rule"), clip(string(r.body)))
+	}
+	project := t.TempDir()
+	writePackageJSON(t, project, map[string]string{"e2e-signed": "1.1.0"})
+	if out, err := w.npm(t, project, "install"); err == nil {
+		t.Errorf("npm install of the unsigned public version succeeded:\n%s", out)
+	}
+	project = t.TempDir()
+	writePackageJSON(t, project, map[string]string{"e2e-signed": "^1.0.0"})
+	if out, err := w.npm(t, project, "install"); err != nil {
+		t.Fatalf("npm install of the signed public version: %v\n%s", err, out)
+	}
+
+	// Internal: published through Écluse, signed, installable.
+	const name = "@corp/signed-widget"
+	if out, err := w.npm(t, newPackageDir(t, name, "1.0.0"), "publish"); err != nil {
+		t.Fatalf("npm publish through Écluse: %v\n%s", err, out)
+	}
+	project = t.TempDir()
+	writePackageJSON(t, project, map[string]string{name: "1.0.0"})
+	if out, err := w.npm(t, project, "install"); err != nil {
+		t.Fatalf("npm install of a version Écluse signed: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(project, "node_modules", "@corp", "signed-widget", "index.js")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Internal, put into Verdaccio directly: unsigned, so withheld.
+	const sneaky = "@corp/sneaky"
+	if out, err := runNPM(t, newPackageDir(t, sneaky, "1.0.0"), w.private.URL+"/", w.private.Token, "publish"); err != nil {
+		t.Fatalf("npm publish straight to Verdaccio: %v\n%s", err, out)
+	}
+	auth := http.Header{"Authorization": {"Bearer " + w.private.Token}}
+	r = fetch(t, w.registry+"@corp%2fsneaky", auth)
+	if r.status != http.StatusOK || strings.Contains(string(r.body), `"1.0.0"`) {
+		t.Errorf("GET %s = %d: want the document without its unsigned version: %s", sneaky, r.status, clip(string(r.body)))
+	}
+	r = fetch(t, w.registry+"@corp/sneaky/-/sneaky-1.0.0.tgz", auth)
+	if r.status != http.StatusForbidden || r.header.Get("X-Ecluse-Rule") != "signature" {
+		t.Errorf("tarball of the unsigned internal version = %d, rule %q: %s", r.status, r.header.Get("X-Ecluse-Rule"), clip(string(r.body)))
+	}
+	project = t.TempDir()
+	writePackageJSON(t, project, map[string]string{sneaky: "1.0.0"})
+	if out, err := w.npm(t, project, "install"); err == nil {
+		t.Errorf("npm install of an unsigned internal version succeeded:\n%s", out)
+	}
+}
+
+func keysOf(m map[string]json.RawMessage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
