@@ -22,6 +22,8 @@ type Explanation struct {
 	Warning  string               `json:"warning,omitempty"`
 	// Advisories says which advisory index the public versions were decided with.
 	Advisories AdvisoryIndex `json:"advisories"`
+	// Signing is the mount's signing mode: off, warn, internal or all.
+	Signing string `json:"signing"`
 }
 
 // VersionExplanation is one version's decision.
@@ -63,7 +65,7 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 		return nil, err
 	}
 	now := g.opts.Now()
-	ex := &Explanation{Name: name, Source: res.source, Now: now, Warning: res.warning, Versions: []VersionExplanation{}}
+	ex := &Explanation{Name: name, Source: res.source, Now: now, Warning: res.warning, Versions: []VersionExplanation{}, Signing: g.opts.Signing.Mode.String()}
 	k := g.known(ctx)
 	private := map[string]bool{}
 	if res.private != nil {

@@ -129,6 +129,9 @@ func TestSigningInternal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ex.Signing != "internal" {
+		t.Errorf("explain says signing %q, want internal", ex.Signing)
+	}
 	for _, v := range ex.Versions {
 		want := v.Version == "1.0.0"
 		if v.Admitted != want || (!want && (v.Rule != RuleSignature || !strings.Contains(v.Reason, "signature"))) {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -79,7 +80,9 @@ func NewVerifier(keys []PublicKey) *Verifier {
 // two while it rotates keys) is ErrBadSignature.
 //
 // The npm CLI is stricter: it fails a version when any of its signatures
-// fails. One good signature is enough here.
+// fails. One good signature is enough here, and only the first signature naming a
+// given keyid is checked (a registry signs once with each key), so a hostile
+// document cannot make one version cost more checks than it names keys.
 func (v *Verifier) Verify(name, version, integrity string, sigs []Signature, publishedAt time.Time) (string, error) {
 	if len(sigs) == 0 {
 		return "", fmt.Errorf("verify %s@%s: %w", clip(name), clip(version), ErrNoSignature)
@@ -92,7 +95,10 @@ func (v *Verifier) Verify(name, version, integrity string, sigs []Signature, pub
 	digest := sha256.Sum256(msg)
 	var best error
 	bestRank := -1
-	for _, s := range sigs {
+	for i, s := range sigs {
+		if slices.ContainsFunc(sigs[:i], func(p Signature) bool { return p.KeyID == s.KeyID }) {
+			continue // a registry signs once per key: a second entry buys no more checks
+		}
 		keyID, err := v.verifyOne(msg, digest[:], s, publishedAt)
 		if err == nil {
 			return keyID, nil

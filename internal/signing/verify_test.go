@@ -167,7 +167,8 @@ func TestVerifyAny(t *testing.T) {
 		wantErr error
 	}{
 		{name: "only good", sigs: []Signature{good}, want: last.KeyID()},
-		{name: "good after failures", sigs: []Signature{unknown, bad, expired, good}, want: last.KeyID()},
+		{name: "good after failures", sigs: []Signature{unknown, expired, good}, want: last.KeyID()},
+		{name: "only a keyid's first entry is checked", sigs: []Signature{bad, good}, wantErr: ErrBadSignature},
 		{name: "none", sigs: nil, wantErr: ErrNoSignature},
 		{name: "bad beats expired and unknown", sigs: []Signature{unknown, expired, bad}, wantErr: ErrBadSignature},
 		{name: "expired beats unsupported and unknown", keys: withRSA, sigs: []Signature{unknown, unsupported, expired}, wantErr: ErrExpired},
