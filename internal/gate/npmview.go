@@ -141,12 +141,23 @@ func (g *Gate) view(v *npm.VersionInfo, out *policy.Version, a *advice, now time
 // valid one it is refused under the signature rule, before every rule of the
 // policy, or, in warn mode, admitted with RuleSignature among its warnings.
 func (g *Gate) decide(v *npm.VersionInfo, out *policy.Version, a *advice, now time.Time) policy.Decision {
+	return g.decideWith(v, out, a, now, nil)
+}
+
+// decideWith is decide with the signature check's outcome for v already known, when
+// verdict is not nil.
+func (g *Gate) decideWith(v *npm.VersionInfo, out *policy.Version, a *advice, now time.Time, verdict *string) policy.Decision {
 	g.view(v, out, a, now)
 	d := g.opts.Policy.Decide(out, now)
 	if !d.Allowed || a == nil || !a.sig.coversPublic() {
 		return d
 	}
-	reason := a.sig.public(v)
+	var reason string
+	if verdict != nil {
+		reason = *verdict
+	} else {
+		reason = a.sig.public(v)
+	}
 	switch {
 	case reason == "":
 	case a.sig.enforces():

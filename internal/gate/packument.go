@@ -94,14 +94,17 @@ func (g *Gate) decideObserved(ctx context.Context, doc *npm.Packument, k known, 
 func (g *Gate) decideVersions(doc *npm.Packument, k known, now time.Time, byRule map[string]int) decided {
 	d := decided{keep: make([]bool, len(doc.Versions)), nextChange: g.opts.Policy.NextExpiry(now)}
 	a := g.adviceFor(k, doc, now)
-	if a.sig.coversPublic() {
-		a.sig.warm(len(doc.Versions), func(i int) { a.sig.public(&doc.Versions[i].Info) })
-	}
+	// Every signature is checked at once, on every core for a first sight.
+	verdicts := a.sig.publicAll(doc)
 	// One view serves every version in turn (and its digests' backing array with it):
 	// each decision is read to the end before the next version is filled in.
 	view := new(policy.Version)
 	for i := range doc.Versions {
-		dec := g.decide(&doc.Versions[i].Info, view, a, now)
+		var verdict *string
+		if verdicts != nil {
+			verdict = &verdicts[i]
+		}
+		dec := g.decideWith(&doc.Versions[i].Info, view, a, now, verdict)
 		d.keep[i] = dec.Allowed
 		if !dec.Allowed {
 			d.blocked++

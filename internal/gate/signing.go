@@ -140,22 +140,51 @@ func (s *sigCheck) header(covered bool, warned int) string {
 	return SignatureVerified
 }
 
-// private checks an internal version against Écluse's own keys: "" when it carries a
-// valid signature, else why not.
-func (s *sigCheck) private(v *npm.VersionInfo) string {
-	if s.own == nil {
-		return "no Écluse signing key is configured (PROXY_SIGNING_KEY_FILE) to check internal versions against"
-	}
-	return s.memo.verify(s.own, 'o', 0, v, "Écluse")
+// sigJob is one verification to make: v against ver (whose names the key set in a
+// reason; tag and gen tell key sets apart in the memo), or, when reason is set, an
+// outcome known without one.
+type sigJob struct {
+	ver    *signing.Verifier
+	tag    byte
+	gen    uint64
+	v      *npm.VersionInfo
+	whose  string
+	reason string
 }
 
-// public checks a public version (or a mirror copy, with its public counterpart's
-// signatures) against the public registry's keys.
-func (s *sigCheck) public(v *npm.VersionInfo) string {
-	if s.pub == nil {
-		return "the public registry's signing keys could not be read: " + s.pubErr.Error()
+// privateJob is the check of an internal version against Écluse's own keys.
+func (s *sigCheck) privateJob(v *npm.VersionInfo) sigJob {
+	if s.own == nil {
+		return sigJob{reason: "no Écluse signing key is configured (PROXY_SIGNING_KEY_FILE) to check internal versions against"}
 	}
-	return s.memo.verify(s.pub, 'p', s.pubGen, v, "the public registry")
+	return sigJob{ver: s.own, tag: 'o', v: v, whose: "Écluse"}
+}
+
+// publicJob is the check of a public version (or of a mirror copy, through its public
+// counterpart) against the public registry's keys.
+func (s *sigCheck) publicJob(v *npm.VersionInfo) sigJob {
+	if s.pub == nil {
+		return sigJob{reason: "the public registry's signing keys could not be read: " + s.pubErr.Error()}
+	}
+	return sigJob{ver: s.pub, tag: 'p', gen: s.pubGen, v: v, whose: "the public registry"}
+}
+
+// public checks one public version: "" when it carries a valid signature, else why not.
+func (s *sigCheck) public(v *npm.VersionInfo) string {
+	return s.memo.run([]sigJob{s.publicJob(v)})[0]
+}
+
+// publicAll checks every version of a public document at once; nil when public
+// versions are not checked.
+func (s *sigCheck) publicAll(doc *npm.Packument) []string {
+	if !s.coversPublic() {
+		return nil
+	}
+	jobs := make([]sigJob, len(doc.Versions))
+	for i := range doc.Versions {
+		jobs[i] = s.publicJob(&doc.Versions[i].Info)
+	}
+	return s.memo.run(jobs)
 }
 
 // sigMemo remembers verifications, good and bad, so that a document read again (the
@@ -182,26 +211,50 @@ func newSigMemo(entries int) *sigMemo {
 	}
 }
 
-// verify returns "" when v carries a valid signature by one of ver's keys, else the
-// reason; whose names the key set in the reason. tag and gen tell key sets apart.
-func (m *sigMemo) verify(ver *signing.Verifier, tag byte, gen uint64, v *npm.VersionInfo, whose string) string {
-	k := m.key(tag, gen, v)
-	m.mu.Lock()
-	r, ok := m.cur[k]
-	if !ok {
-		if r, ok = m.old[k]; ok {
-			m.put(k, r)
+// run makes the jobs' checks and returns their outcomes, "" for a valid signature.
+// Remembered outcomes are looked up under one lock for the whole batch; the rest are
+// verified (spread over every core when there are many) and remembered.
+func (m *sigMemo) run(jobs []sigJob) []string {
+	out := make([]string, len(jobs))
+	keys := make([][2]uint64, len(jobs))
+	for i := range jobs {
+		if jobs[i].reason == "" {
+			keys[i] = m.key(jobs[i].tag, jobs[i].gen, jobs[i].v)
 		}
 	}
-	m.mu.Unlock()
-	if ok {
-		return r
-	}
-	r = check(ver, v, whose)
+	var miss []int
 	m.mu.Lock()
-	m.put(k, r)
+	for i := range jobs {
+		if jobs[i].reason != "" {
+			out[i] = jobs[i].reason
+			continue
+		}
+		r, ok := m.cur[keys[i]]
+		if !ok {
+			if r, ok = m.old[keys[i]]; ok {
+				m.put(keys[i], r)
+			}
+		}
+		if !ok {
+			miss = append(miss, i)
+			continue
+		}
+		out[i] = r
+	}
 	m.mu.Unlock()
-	return r
+	if len(miss) == 0 {
+		return out
+	}
+	spread(len(miss), func(n int) {
+		j := &jobs[miss[n]]
+		out[miss[n]] = check(j.ver, j.v, j.whose)
+	})
+	m.mu.Lock()
+	for _, i := range miss {
+		m.put(keys[i], out[i])
+	}
+	m.mu.Unlock()
+	return out
 }
 
 // put stores an outcome; m.mu is held.
@@ -298,18 +351,24 @@ func (s *sigCheck) coversPrivateOf(res *resolution) bool {
 	return s.coversPrivate()
 }
 
-// privateVersion checks one private version of res: "" when it carries a valid
-// signature, else why not. A mirror copy has the integrity of its public counterpart
-// (the mirror check made sure), so that version's signature covers the copy.
-func (s *sigCheck) privateVersion(res *resolution, v *npm.Version) string {
+// privateJob checks one private version of res: an internal version against
+// Écluse's keys; a mirror copy through its public counterpart, which has the same
+// integrity (the mirror check made sure), so that version's signature covers the copy.
+func (s *sigCheck) privateJobOf(res *resolution, v *npm.Version) sigJob {
 	if res.source != SourceMirrorPublic {
-		return s.private(&v.Info)
+		return s.privateJob(&v.Info)
 	}
 	pv := res.public.Find(v.Info.Version)
 	if pv == nil || pv.Info.Integrity != v.Info.Integrity {
-		return "the public registry no longer serves this version as mirrored, so no signature covers the copy"
+		return sigJob{reason: "the public registry no longer serves this version as mirrored, so no signature covers the copy"}
 	}
-	return s.public(&pv.Info)
+	return s.publicJob(&pv.Info)
+}
+
+// privateVersion checks one private version of res: "" when a valid signature covers
+// it, else why not.
+func (s *sigCheck) privateVersion(res *resolution, v *npm.Version) string {
+	return s.memo.run([]sigJob{s.privateJobOf(res, v)})[0]
 }
 
 // checkPrivateSignatures checks every private version of res the mode covers; nil when
@@ -319,11 +378,14 @@ func (g *Gate) checkPrivateSignatures(ctx context.Context, res *resolution, k kn
 		return nil
 	}
 	vs := res.private.Versions
-	k.sig.warm(len(vs), func(i int) { k.sig.privateVersion(res, &vs[i]) })
+	jobs := make([]sigJob, len(vs))
+	for i := range vs {
+		jobs[i] = k.sig.privateJobOf(res, &vs[i])
+	}
+	reasons := k.sig.memo.run(jobs)
 	ps := &privateSigs{ok: make([]bool, len(vs))}
 	first := ""
-	for i := range vs {
-		reason := k.sig.privateVersion(res, &vs[i])
+	for i, reason := range reasons {
 		switch {
 		case reason == "":
 			ps.ok[i] = true
@@ -345,15 +407,17 @@ func (g *Gate) checkPrivateSignatures(ctx context.Context, res *resolution, k kn
 	return ps
 }
 
-// warmParallel is the number of unchecked versions from which verifications are
-// spread over every core before the versions are decided in order.
-const warmParallel = 64
+// spreadFrom is the number of verifications from which they are spread over every
+// core: below it, starting goroutines costs more than it saves.
+const spreadFrom = 16
 
-// warm runs verify(i) for i in [0, n) on every core, so that the checks made in order
-// afterwards find their outcome remembered. It does nothing for small documents.
-func (s *sigCheck) warm(n int, verify func(i int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if n < warmParallel || workers < 2 {
+// spread runs f(i) for i in [0, n), on every core when n is large enough.
+func spread(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/spreadFrom)
+	if workers < 2 {
+		for i := range n {
+			f(i)
+		}
 		return
 	}
 	var next atomic.Int64
@@ -365,7 +429,7 @@ func (s *sigCheck) warm(n int, verify func(i int)) {
 				if i >= n {
 					return
 				}
-				verify(i)
+				f(i)
 			}
 		})
 	}
