@@ -52,6 +52,7 @@ bench:
 	go test -run '^$$' -bench AdvisoryDecisions -benchtime 100x -count 5 ./internal/gate/
 	go test -run '^$$' -bench 'BuildNPMExport|Lookup' -benchtime 2x ./internal/advisory/
 	go test -run '^$$' -bench TelemetryCollectorDown -benchtime 60x -count 5 ./internal/app/
+	go test -run '^$$' -bench Signing -benchtime 10x -count 3 ./internal/gate/
 	go test -run '^$$' -bench 'PageDecide' -benchtime 20x -count 3 ./internal/pypigate/
 	go test -run '^$$' -bench . -benchmem -count 3 ./internal/pypi/
 	go test -run '^$$' -bench LargeTarballRSS -benchtime 1x ./e2e/
