@@ -111,6 +111,41 @@ func TestSigningAllEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Every signature Écluse serves verifies with the keys it serves, as the npm CLI
+	// checks them (its publish time against each key's expiry).
+	r = fetch(t, w.registry+"-/npm/v1/keys", nil)
+	served, err := signing.ParseKeys(r.body)
+	if r.status != http.StatusOK || err != nil {
+		t.Fatalf("GET /-/npm/v1/keys = %d (%v)", r.status, err)
+	}
+	for _, pkg := range []string{"e2e-signed", "@corp%2fsigned-widget"} {
+		r := fetch(t, w.registry+pkg, http.Header{"Authorization": {"Bearer " + w.private.Token}})
+		var doc struct {
+			Name     string `json:"name"`
+			Versions map[string]struct {
+				Dist struct {
+					Integrity  string              `json:"integrity"`
+					Signatures []signing.Signature `json:"signatures"`
+				} `json:"dist"`
+			} `json:"versions"`
+			Time map[string]time.Time `json:"time"`
+		}
+		if err := json.Unmarshal(r.body, &doc); err != nil || len(doc.Versions) == 0 {
+			t.Fatalf("GET %s: %v: %s", pkg, err, clip(string(r.body)))
+		}
+		for v, m := range doc.Versions {
+			if len(m.Dist.Signatures) == 0 {
+				t.Errorf("%s@%s is served without dist.signatures", doc.Name, v)
+				continue
+			}
+			for _, sig := range m.Dist.Signatures {
+				if _, err := signing.VerifyAny(served.Keys, doc.Name, v, m.Dist.Integrity, []signing.Signature{sig}, doc.Time[v]); err != nil {
+					t.Errorf("%s@%s: signature by %s does not verify with the served keys: %v", doc.Name, v, sig.KeyID, err)
+				}
+			}
+		}
+	}
+
 	// Internal, put into Verdaccio directly: unsigned, so withheld.
 	const sneaky = "@corp/sneaky"
 	if out, err := runNPM(t, newPackageDir(t, sneaky, "1.0.0"), w.private.URL+"/", w.private.Token, "publish"); err != nil {
