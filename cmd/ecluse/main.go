@@ -19,8 +19,13 @@ import (
 	"github.com/ecluse/ecluse/internal/observe"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time with -ldflags "-X main.version=... -X
+// main.commit=..." (scripts/release.sh does). Without a commit, the VCS revision Go
+// stamps into a build from a checkout is shown instead.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 const usage = `Écluse: a deny-by-default policy gate between package managers and the npm registry.
 
@@ -151,12 +156,19 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 
 func versionString() string {
 	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	rev := commit
+	bi, ok := debug.ReadBuildInfo()
+	if rev == "" && ok {
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
+			if s.Key == "vcs.revision" {
+				rev = s.Value
 			}
 		}
+	}
+	if len(rev) >= 12 {
+		v += " (" + rev[:12] + ")"
+	}
+	if ok {
 		v += " " + bi.GoVersion
 	}
 	return v
