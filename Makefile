@@ -8,33 +8,47 @@ VEGETA_VERSION := v12.13.0
 # vegeta drives bench-compare's load; it is installed pinned into a cache directory, not go.mod.
 VEGETA := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ecluse-tools/go/vegeta-$(VEGETA_VERSION)/vegeta
 
-.PHONY: all build test unit e2e lint fmt-check tidy-check fuzz bench bench-compare soak dev tools
+.PHONY: all build test unit e2e lint fmt-check tidy-check fuzz release release-check bench bench-compare soak dev tools
 
 all: build
 
 build:
 	go build -o bin/ecluse ./cmd/ecluse
 
+# The release artifacts in dist/: the static binary, the OCI image (layout and archive),
+# the CycloneDX SBOM and their checksums, byte for byte the same for the same commit.
+# See "Releases" in the README.
+release:
+	bash scripts/release.sh
+
+# Two release builds from clean clones must be identical; the image is read back
+# through crane and the SBOM checked against the module graph.
+release-check:
+	bash scripts/release-check.sh
+
 # Every check and every test: formatting, go.mod tidiness, vet, lint, unit tests with the
 # race detector, a short run of every fuzz target, then the end-to-end suite (real npm,
 # pnpm, yarn and Verdaccio).
-test: fmt-check tidy-check lint unit fuzz e2e
+test: fmt-check tidy-check lint unit fuzz e2e release-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 tidy-check:
 	go mod tidy -diff
+	cd tools/release && go mod tidy -diff
 
 lint: $(GOLANGCI_LINT)
 	go vet ./...
 	$(GOLANGCI_LINT) run ./...
+	cd tools/release && go vet ./... && $(GOLANGCI_LINT) run ./...
 
 $(GOLANGCI_LINT):
 	go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 unit:
 	go test -race -count=1 -timeout 20m $$(go list ./... | grep -v /e2e)
+	cd tools/release && go test -count=1 ./...
 
 e2e:
 	go test -count=1 -timeout 40m ./e2e/

@@ -84,7 +84,7 @@ func (r *RegistryKeys) current(ctx context.Context) ([]signing.PublicKey, *signi
 		r.refresh(ctx, now)
 	}
 	if r.verifier == nil {
-		return nil, nil, 0, fmt.Errorf("%w: %v", ErrKeysUnavailable, r.lastErr)
+		return nil, nil, 0, fmt.Errorf("%w: %w", ErrKeysUnavailable, r.lastErr)
 	}
 	return r.keys, r.verifier, r.gen, nil
 }
