@@ -1,12 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,15 +16,7 @@ import (
 // serves at /-/npm/v1/keys, as a registry that signs does.
 func publicSigner(t *testing.T) *signing.Keyring {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := signing.ParsePEM(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), time.Now())
+	ring, err := signing.ParsePEM(p256PEM(t), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

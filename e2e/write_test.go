@@ -36,11 +36,10 @@ import (
 // writeWorld is Écluse in front of a fixture public registry and a real Verdaccio, with
 // a signing key and "@corp/*" and "e2e-claimed" as internal patterns.
 type writeWorld struct {
-	public    *FixtureRegistry
-	private   *Verdaccio
-	ecluse    *Proc
-	registry  string // Écluse's URL with a trailing slash
-	publicKey *ecdsa.PublicKey
+	public   *FixtureRegistry
+	private  *Verdaccio
+	ecluse   *Proc
+	registry string // Écluse's URL with a trailing slash
 }
 
 func startWriteWorld(t *testing.T) *writeWorld {
@@ -57,17 +56,8 @@ func startWriteWorldWith(t *testing.T, document string, setup func(*FixtureRegis
 	w.public.Add(Pkg{Name: "e2e-taken", Versions: []Ver{{Version: "1.0.0", PublishedAgo: old}}})
 	w.public.Add(Pkg{Name: "e2e-claimed", Versions: []Ver{{Version: "1.0.0", PublishedAgo: old}}})
 
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.publicKey = &key.PublicKey
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	keyFile := filepath.Join(t.TempDir(), "signing.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, p256PEM(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := baseEnv(w.public.URL, w.private.URL)
@@ -79,6 +69,21 @@ func startWriteWorldWith(t *testing.T, document string, setup func(*FixtureRegis
 	w.ecluse = startEcluse(t, env)
 	w.registry = w.ecluse.URL + "/"
 	return w
+}
+
+// p256PEM is a new ECDSA P-256 private key as a PKCS#8 PEM block, the form
+// PROXY_SIGNING_KEY_FILE takes.
+func p256PEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
 // npm runs the npm CLI against Écluse with the Verdaccio user's token.
