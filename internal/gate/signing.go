@@ -338,7 +338,7 @@ func (ps *privateSigs) counts() (blocked, warned int) {
 	return ps.blocked, ps.warned
 }
 
-// covers says whether the check applies to the private versions of res: an internal
+// coversPrivateOf says whether the check applies to the private versions of res: an internal
 // package's against Écluse's keys in every mode but off, a mirror's copies against
 // their public counterparts' signatures where public versions are checked.
 func (s *sigCheck) coversPrivateOf(res *resolution) bool {
@@ -351,7 +351,7 @@ func (s *sigCheck) coversPrivateOf(res *resolution) bool {
 	return s.coversPrivate()
 }
 
-// privateJob checks one private version of res: an internal version against
+// privateJobOf is the check of one private version of res: an internal version against
 // Écluse's keys; a mirror copy through its public counterpart, which has the same
 // integrity (the mirror check made sure), so that version's signature covers the copy.
 func (s *sigCheck) privateJobOf(res *resolution, v *npm.Version) sigJob {
