@@ -152,6 +152,27 @@ func TestSigningAllEndToEnd(t *testing.T) {
 	if out, err := w.npm(t, project, "install"); err == nil {
 		t.Errorf("npm install of an unsigned internal version succeeded:\n%s", out)
 	}
+
+	// The readiness probe reports the check: its mode, and the public keys it read.
+	r = fetch(t, w.ecluse.URL+"/readyz", nil)
+	var ready struct {
+		Detail struct {
+			Signing map[string]struct {
+				Mode       string `json:"mode"`
+				OwnKeys    int    `json:"ownKeys"`
+				PublicKeys struct {
+					Loaded bool `json:"loaded"`
+					Keys   int  `json:"keys"`
+				} `json:"publicKeys"`
+			} `json:"signing"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(r.body, &ready); err != nil {
+		t.Fatalf("/readyz: %v: %s", err, clip(string(r.body)))
+	}
+	if st := ready.Detail.Signing["npm"]; st.Mode != "all" || st.OwnKeys != 1 || !st.PublicKeys.Loaded || st.PublicKeys.Keys != 1 {
+		t.Errorf("/readyz detail.signing = %+v", ready.Detail.Signing)
+	}
 }
 
 func keysOf(m map[string]json.RawMessage) []string {

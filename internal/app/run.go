@@ -184,6 +184,7 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 	sh := shared{guard: guard, budget: budget.New(cfg.MaxInflightBytes, 0), spool: budget.New(cfg.MaxSpoolBytes, 0), mirror: mp, advisories: adv}
 	var mounts []server.Mount
 	var gates []*gate.Gate
+	signingState := map[string]func() SigningDetail{}
 	for _, m := range l.Mounts {
 		mlog := log.With("mount", m.Name)
 		switch m.Ecosystem {
@@ -201,6 +202,9 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 			// and the read path's signature checks.
 			public, private := mountUpstreams(cfg, m, sh, mlog)
 			keys := publish.NewRegistryKeys(public, nil, mlog.With("component", "signing-keys"))
+			if m.Signing != config.SigningOff {
+				signingState[m.Name] = signingDetail(l, m, keys)
+			}
 			g := buildGate(l, m, sh, keys, mlog)
 			gates = append(gates, g)
 			serveNPM, explain := server.NPMHandlers(g, cfg.AuthToken)
@@ -217,6 +221,15 @@ func buildFront(ctx context.Context, l *Loaded, log *slog.Logger) (*built, error
 		Mounts:         mounts,
 	})
 	srv.Health().AddDetail("advisories", func() any { return advisoryDetail(adv.Status(), time.Now()) })
+	if len(signingState) > 0 {
+		srv.Health().AddDetail("signing", func() any {
+			out := make(map[string]SigningDetail, len(signingState))
+			for name, st := range signingState {
+				out[name] = st()
+			}
+			return out
+		})
+	}
 	w, err := newWorker(ctx, cfg, mp, log)
 	if err != nil {
 		_ = q.Close()

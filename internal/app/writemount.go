@@ -68,3 +68,28 @@ func admittedBy(g *gate.Gate) func(ctx context.Context, name, version string, cr
 		return "", false, nil
 	}
 }
+
+// SigningDetail is an npm mount's signing check as /readyz reports it under
+// detail.signing, by mount name: its mode, how many of Écluse's own keys internal
+// versions are checked against, and (for warn and all) the public registry's keys as
+// last read.
+type SigningDetail struct {
+	Mode       string              `json:"mode"`
+	OwnKeys    int                 `json:"ownKeys"`
+	PublicKeys *publish.KeysStatus `json:"publicKeys,omitempty"`
+}
+
+func signingDetail(l *Loaded, m LoadedMount, keys *publish.RegistryKeys) func() SigningDetail {
+	own := 0
+	if l.Keys != nil {
+		own = len(l.Keys.PublicKeys())
+	}
+	return func() SigningDetail {
+		d := SigningDetail{Mode: m.Signing, OwnKeys: own}
+		if m.Signing == config.SigningWarn || m.Signing == config.SigningAll {
+			st := keys.Status()
+			d.PublicKeys = &st
+		}
+		return d
+	}
+}

@@ -42,7 +42,39 @@ type RegistryKeys struct {
 	verifier *signing.Verifier
 	gen      uint64
 	at       time.Time // when the last read was made, good or not
+	goodAt   time.Time // when the last good read was made
 	lastErr  error
+}
+
+// KeysStatus is what a RegistryKeys holds, for /readyz.
+type KeysStatus struct {
+	// Loaded is false until a first read succeeds.
+	Loaded bool `json:"loaded"`
+	// Keys counts the keys held; Generation changes whenever they do.
+	Keys       int    `json:"keys"`
+	Generation uint64 `json:"generation"`
+	// Read is when the keys held were last read.
+	Read *time.Time `json:"read,omitempty"`
+	// LastError is the last read's failure; empty after a success.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Status reports what is held, without reading anything.
+func (r *RegistryKeys) Status() KeysStatus {
+	if r == nil {
+		return KeysStatus{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := KeysStatus{Loaded: r.verifier != nil, Keys: len(r.keys), Generation: r.gen}
+	if !r.goodAt.IsZero() {
+		t := r.goodAt.UTC()
+		st.Read = &t
+	}
+	if r.lastErr != nil {
+		st.LastError = r.lastErr.Error()
+	}
+	return st
 }
 
 // NewRegistryKeys builds a cache of reg's keys, read anonymously. A nil reg has no
@@ -106,7 +138,7 @@ func (r *RegistryKeys) refresh(ctx context.Context, now time.Time) {
 			"error", err.Error(), "have", len(r.keys), "retry_in", keysRetry.String())
 		return
 	}
-	r.lastErr = nil
+	r.lastErr, r.goodAt = nil, now
 	if r.verifier != nil && slices.EqualFunc(doc.Keys, r.keys, sameKey) {
 		return
 	}

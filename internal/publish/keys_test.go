@@ -38,6 +38,9 @@ func TestRegistryKeys(t *testing.T) {
 	if _, _, err := rk.Verifier(ctx); !errors.Is(err, ErrKeysUnavailable) || reads() != 1 {
 		t.Fatalf("Verifier() within the retry delay = %v after %d reads, want the failure kept and 1 read", err, reads())
 	}
+	if st := rk.Status(); st.Loaded || st.LastError == "" {
+		t.Errorf("status before a good read: %+v", st)
+	}
 	now = now.Add(keysRetry)
 	v, gen, err := rk.Verifier(ctx)
 	if err != nil || v == nil || gen != 1 {
@@ -46,6 +49,10 @@ func TestRegistryKeys(t *testing.T) {
 	sig, _ := first.Sign("a", "1.0.0", "sha512-x")
 	if _, err := v.Verify("a", "1.0.0", "sha512-x", []signing.Signature{sig}, time.Time{}); err != nil {
 		t.Fatalf("the cached verifier does not verify the registry's signature: %v", err)
+	}
+
+	if st := rk.Status(); !st.Loaded || st.Keys != 1 || st.Generation != 1 || st.Read == nil || st.LastError != "" {
+		t.Errorf("status after a good read: %+v", st)
 	}
 
 	// Within the hour nothing is read; past it the same set keeps its generation.
