@@ -564,6 +564,9 @@ func anchorFile(attrs *tagAttrs, n int, lim Limits) (f File, ok bool, err error)
 	}
 	if attrs.present[0] {
 		href, frag, _ := strings.Cut(trimSpace(value[0]), "#")
+		// Space before the fragment is not part of the URL either: a browser would
+		// strip it with the fragment gone, and so does a second read of a rendering.
+		href = trimSpace(href)
 		f.URL, f.Hashes, ok = href, fragmentHashes(frag), href != ""
 	}
 	f.RequiresPython = value[1]
