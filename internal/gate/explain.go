@@ -69,7 +69,10 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 	k := g.known(ctx)
 	private := map[string]bool{}
 	if res.private != nil {
-		checked := k.sig.coversPrivateOf(res)
+		var reasons []string // one batch for the document, as when it is served
+		if k.sig.coversPrivateOf(res) {
+			reasons = k.sig.privateAll(res)
+		}
 		for i := range res.private.Versions {
 			v := &res.private.Versions[i].Info
 			private[v.Version] = true
@@ -81,8 +84,8 @@ func (g *Gate) Explain(ctx context.Context, name, version string, cred redact.Se
 				Reason:    "served from the trusted private registry; the rules do not apply",
 				Published: timePtr(v.Published),
 			}
-			if checked {
-				switch reason := k.sig.privateVersion(res, &res.private.Versions[i]); {
+			if reasons != nil {
+				switch reason := reasons[i]; {
 				case reason == "":
 					e.Reason += "; its registry signature verifies"
 				case k.sig.enforces():

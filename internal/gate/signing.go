@@ -371,6 +371,17 @@ func (s *sigCheck) privateVersion(res *resolution, v *npm.Version) string {
 	return s.memo.run([]sigJob{s.privateJobOf(res, v)})[0]
 }
 
+// privateAll checks every private version of res at once: "" for each that a valid
+// signature covers, else why not.
+func (s *sigCheck) privateAll(res *resolution) []string {
+	vs := res.private.Versions
+	jobs := make([]sigJob, len(vs))
+	for i := range vs {
+		jobs[i] = s.privateJobOf(res, &vs[i])
+	}
+	return s.memo.run(jobs)
+}
+
 // checkPrivateSignatures checks every private version of res the mode covers; nil when
 // it covers none.
 func (g *Gate) checkPrivateSignatures(ctx context.Context, res *resolution, k known) *privateSigs {
@@ -378,11 +389,7 @@ func (g *Gate) checkPrivateSignatures(ctx context.Context, res *resolution, k kn
 		return nil
 	}
 	vs := res.private.Versions
-	jobs := make([]sigJob, len(vs))
-	for i := range vs {
-		jobs[i] = k.sig.privateJobOf(res, &vs[i])
-	}
-	reasons := k.sig.memo.run(jobs)
+	reasons := k.sig.privateAll(res)
 	ps := &privateSigs{ok: make([]bool, len(vs))}
 	first := ""
 	for i, reason := range reasons {
