@@ -39,13 +39,21 @@ func mirrorFixture(t *testing.T) *FixtureRegistry {
 // integrity and tarball URL; nil when the target does not have the package.
 func targetVersions(t *testing.T, base, token, name string) map[string][2]string {
 	t.Helper()
+	out, r := readTargetVersions(t, base, token, name)
+	if r.status != http.StatusOK && r.status != http.StatusNotFound {
+		t.Fatalf("GET %s from the mirror target = %d %s", name, r.status, r.body)
+	}
+	return out
+}
+
+// readTargetVersions is targetVersions returning, instead of failing on, an answer
+// other than 200 or 404 (nil versions then).
+func readTargetVersions(t *testing.T, base, token, name string) (map[string][2]string, response) {
+	t.Helper()
 	path := "/" + strings.Replace(url.PathEscape(name), "%2F", "%2f", 1)
 	r := fetch(t, strings.TrimSuffix(base, "/")+path, http.Header{"Authorization": {"Bearer " + token}})
-	if r.status == http.StatusNotFound {
-		return nil
-	}
 	if r.status != http.StatusOK {
-		t.Fatalf("GET %s from the mirror target = %d %s", name, r.status, r.body)
+		return nil, r
 	}
 	var doc packumentDoc
 	if err := json.Unmarshal(r.body, &doc); err != nil {
@@ -55,7 +63,7 @@ func targetVersions(t *testing.T, base, token, name string) map[string][2]string
 	for v, m := range doc.Versions {
 		out[v] = [2]string{m.Dist.Integrity, m.Dist.Tarball}
 	}
-	return out
+	return out, r
 }
 
 // waitMirrored polls the mirror target until it has name@version, and checks that the
@@ -70,7 +78,13 @@ func waitMirroredWithin(t *testing.T, public *FixtureRegistry, base, token, name
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		got, ok := targetVersions(t, base, token, name)[version]
+		// Verdaccio can answer 500 while it is writing the very document asked for (two
+		// workers publishing at once): that is "not yet", and the deadline still holds.
+		versions, r := readTargetVersions(t, base, token, name)
+		if r.status != http.StatusOK && r.status != http.StatusNotFound && r.status < 500 {
+			t.Fatalf("GET %s from the mirror target = %d %s", name, r.status, r.body)
+		}
+		got, ok := versions[version]
 		if ok {
 			if want := public.Integrity(name, version); got[0] != want {
 				t.Errorf("mirrored %s@%s has integrity %s, want the public %s", name, version, got[0], want)
@@ -82,7 +96,7 @@ func waitMirroredWithin(t *testing.T, public *FixtureRegistry, base, token, name
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s@%s was not mirrored within %s\nlogs:\n%s", name, version, within, tail(logs(), 40))
+			t.Fatalf("%s@%s was not mirrored within %s (the target last answered %d)\nlogs:\n%s", name, version, within, r.status, tail(logs(), 40))
 		}
 		time.Sleep(100 * time.Millisecond) // polling the target with a deadline
 	}
